@@ -21,6 +21,7 @@
 #include "util/log.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -130,14 +131,14 @@ static void admit_limits(vs_ns_admission *a, void *p)
         a->tokens -= 1.0;
     }
     if (c->query && c->lim->max_concurrent_queries.set) {
-        if ((double)a->in_flight >= c->lim->max_concurrent_queries.value) {
+        if ((double)a->in_flight_queries >= c->lim->max_concurrent_queries.value) {
             c->rc = VS_ERR_QUOTA_EXCEEDED;
-            c->in_flight = a->in_flight;
+            c->in_flight = a->in_flight_queries;
             return;
         }
     }
     if (c->query) {
-        a->in_flight++;
+        a->in_flight_queries++;
         c->counted = true;
     }
 }
@@ -145,11 +146,12 @@ static void admit_limits(vs_ns_admission *a, void *p)
 static void release_query(vs_ns_admission *a, void *p)
 {
     (void)p;
-    a->in_flight--;
+    a->in_flight_queries--;
 }
 
 static vs_err reject_at_admission(vs_service_t *s, vs_err code, vs_status *st)
 {
+    (void)st; /* already filled by the caller */
     metrics_count_error(s->metrics, vs_err_name(code));
     return code;
 }
@@ -235,6 +237,7 @@ const char *svc_ticket_namespace(const vs_ticket_t *t) { return t->meta.id; }
 
 static vs_err fail(vs_ticket_t *t, vs_err rc, vs_status *st)
 {
+    (void)st; /* already filled where the error was found */
     if (rc != VS_OK) metrics_count_error(t->s->metrics, vs_err_name(rc));
     return rc;
 }

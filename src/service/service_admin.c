@@ -15,6 +15,7 @@
 #include "util/log.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
