@@ -32,7 +32,6 @@
 #include "service/qcache.h"
 
 #include "util/alloc.h"
-#include "util/hashmap.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -69,6 +68,45 @@ struct vs_qcache {
     size_t shard_max_bytes;
     qc_shard *shards;
 };
+
+/* Key hash: 8 bytes per step (query keys hold whole vectors, kilobytes long, so the byte-wise
+ * FNV of util/hashmap.c would dominate a hit), two independent lanes, splitmix64 finaliser. */
+static uint64_t mix64(uint64_t h)
+{
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebULL;
+    h ^= h >> 31;
+    return h;
+}
+
+static uint64_t lane(uint64_t h, uint64_t w)
+{
+    h ^= w * 0xff51afd7ed558ccdULL;
+    h = (h << 27) | (h >> 37);
+    return h * 0x9e3779b97f4a7c15ULL;
+}
+
+static uint64_t key_hash(const void *key, size_t n)
+{
+    const unsigned char *p = key;
+    uint64_t a = 0x243f6a8885a308d3ULL ^ n, b = 0x13198a2e03707344ULL;
+    uint64_t w0, w1;
+    for (; n >= 16; p += 16, n -= 16) {
+        memcpy(&w0, p, 8);
+        memcpy(&w1, p + 8, 8);
+        a = lane(a, w0);
+        b = lane(b, w1);
+    }
+    unsigned char tail[16] = {0};
+    memcpy(tail, p, n);
+    memcpy(&w0, tail, 8);
+    memcpy(&w1, tail + 8, 8);
+    a = lane(a, w0);
+    b = lane(b, w1);
+    return mix64(a ^ mix64(b));
+}
 
 static size_t pow2_floor(size_t x)
 {
@@ -220,7 +258,7 @@ bool qcache_get(vs_qcache_t *c, const void *key, size_t key_len, void **val_out,
                 size_t *val_len_out)
 {
     if (c == NULL || c->n_shards == 0) return false;
-    uint64_t h = vs_hash_bytes(key, key_len);
+    uint64_t h = key_hash(key, key_len);
     qc_shard *s = shard_of(c, h);
     bool hit = false;
     pthread_mutex_lock(&s->mu);
@@ -246,7 +284,7 @@ void qcache_put(vs_qcache_t *c, const void *key, size_t key_len, const void *val
     if (key_len > c->shard_max_bytes || val_len > c->shard_max_bytes - key_len) return;
     qc_entry *ne = vs_malloc(sizeof *ne + key_len + val_len);
     if (ne == NULL) return;
-    uint64_t h = vs_hash_bytes(key, key_len);
+    uint64_t h = key_hash(key, key_len);
     ne->hash = h;
     ne->key_len = key_len;
     ne->val_len = val_len;
