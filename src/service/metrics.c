@@ -34,6 +34,7 @@
 #include "service/metrics.h"
 
 #include "util/alloc.h"
+#include "util/fmt.h"
 #include "util/hashmap.h"
 
 #include <dirent.h>
@@ -49,13 +50,6 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
-
-#if defined(__has_include)
-#if __has_include("util/fmt.h")
-#include "util/fmt.h"
-#define METRICS_HAVE_FMT 1
-#endif
-#endif
 
 #define FAMILY_MAX_LABELS 3
 
@@ -108,7 +102,7 @@ struct vs_metrics {
 /* ---- float formatting ---- */
 
 /* Writes d in the text format's float syntax (shortest round-trip decimal; +Inf, -Inf, NaN). */
-static void fmt_float(char buf[64], double d)
+static void fmt_float(char buf[64], double d) /* 64 >= VS_FMT_BUF */
 {
     if (isnan(d)) {
         strcpy(buf, "NaN");
@@ -118,14 +112,7 @@ static void fmt_float(char buf[64], double d)
         strcpy(buf, d > 0 ? "+Inf" : "-Inf");
         return;
     }
-#ifdef METRICS_HAVE_FMT
     vs_fmt_double(buf, d);
-#else
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, 64, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d) return;
-    }
-#endif
 }
 
 /* ---- label escaping ---- */
