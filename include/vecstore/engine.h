@@ -124,9 +124,8 @@ uint64_t ns_disk_bytes(vs_ns_t *ns);
 
 /* Per-namespace admission state used by the service (rate limiter, concurrent queries). */
 typedef struct vs_ns_admission {
-    double tokens;
-    int64_t last_us;
-    bool started;
+    void *limiter;                 /* the service's rate limiter state, created on first use */
+    void (*limiter_free)(void *p); /* called when the namespace is freed */
     int64_t in_flight_queries;
 } vs_ns_admission;
 /* Runs fn under the namespace's admission mutex. */

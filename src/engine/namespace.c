@@ -451,6 +451,7 @@ void ns_close(vs_ns_t *ns, bool snapshot)
 
 void ns_free(vs_ns_t *ns)
 {
+    if (ns->adm.limiter && ns->adm.limiter_free) ns->adm.limiter_free(ns->adm.limiter);
     if (ns->wal) wal_close(ns->wal);
     coll_destroy(ns->coll);
     pthread_mutex_destroy(&ns->meta_mu);

@@ -16,6 +16,7 @@
 #include "core/collection.h"
 #include "core/filter.h"
 #include "core/value.h"
+#include "service/ratelimit.h"
 #include "util/alloc.h"
 #include "util/fmt.h"
 #include "util/log.h"
@@ -106,29 +107,36 @@ typedef struct admit_ctx {
     double rate;
     int64_t in_flight;
     bool counted;
+    bool rate_refused;
 } admit_ctx;
 
-/* Token bucket (burst = one second of rate, starts full; a refused request takes nothing), then
- * the concurrent-query counter. Runs under the namespace's admission mutex. */
+static void free_bucket(void *p)
+{
+    bucket_destroy(p);
+    vs_free(p);
+}
+
+/* The rate limiter (ratelimit.h: burst = one second of rate, starts full, a refused request takes
+ * nothing), then the concurrent-query counter. Runs under the namespace's admission mutex. */
 static void admit_limits(vs_ns_admission *a, void *p)
 {
     admit_ctx *c = p;
     if (c->lim->max_requests_per_second.set) {
         double rate = c->lim->max_requests_per_second.value;
-        if (!a->started) {
-            a->tokens = rate;
-            a->last_us = c->now;
-            a->started = true;
+        if (!a->limiter) {
+            vs_bucket *b = vs_malloc(sizeof *b);
+            if (b) {
+                bucket_init(b);
+                a->limiter = b;
+                a->limiter_free = free_bucket;
+            }
         }
-        double t = a->tokens + (double)(c->now - a->last_us) / 1e6 * rate;
-        a->tokens = t > rate ? rate : t;
-        a->last_us = c->now;
-        if (a->tokens < 1.0) {
+        if (!a->limiter || !bucket_take(a->limiter, rate, c->now)) {
             c->rc = VS_ERR_QUOTA_EXCEEDED;
             c->rate = rate;
+            c->rate_refused = true;
             return;
         }
-        a->tokens -= 1.0;
     }
     if (c->query && c->lim->max_concurrent_queries.set) {
         if ((double)a->in_flight_queries >= c->lim->max_concurrent_queries.value) {
@@ -183,10 +191,10 @@ vs_err svc_admit(vs_service_t *s, const vs_req *req, vs_op op, bool body_too_lar
         rc = vs_status_set(st, VS_ERR_PERMISSION_DENIED, "Namespace '%s' is read_only: writes are rejected", meta.id);
     else if (body_too_large)
         rc = vs_status_set(st, VS_ERR_TOO_LARGE, "Request body exceeds the limit of %zu bytes", s->cfg.max_body_bytes);
-    admit_ctx ac = {&meta.limits, is_query(op), svc_now_us(), VS_OK, 0, 0, false};
+    admit_ctx ac = {&meta.limits, is_query(op), svc_now_us(), VS_OK, 0, 0, false, false};
     if (rc == VS_OK) {
         ns_with_admission(ns, admit_limits, &ac);
-        if (ac.rc != VS_OK && ac.rate > 0) {
+        if (ac.rc != VS_OK && ac.rate_refused) {
             char r[32];
             vs_fmt_double(r, ac.rate);
             rc = vs_status_set(st, ac.rc, "Rate limit exceeded: %s requests/second", r);
