@@ -39,12 +39,21 @@ static void admin_call(gs_ctx *x, gs_reply *r, const ProtobufCMessageDescriptor 
     protobuf_c_message_free_unpacked(msg, &gs_pb_alloc);
 }
 
-static const char *opt_str(const char *s) { return s != NULL && s[0] != '\0' ? s : NULL; }
+static const char *opt_str(const char *s)
+{
+    return s != NULL && s[0] != '\0' ? s : NULL;
+}
 
 /* ---------------------------------------------------------------------------- conversions */
 
-static uint64_t to_u64(double v) { return v <= 0 || isnan(v) ? 0 : v >= 1.8e19 ? UINT64_MAX : (uint64_t)v; }
-static uint32_t to_u32(double v) { return v <= 0 || isnan(v) ? 0 : v >= 4294967295.0 ? UINT32_MAX : (uint32_t)v; }
+static uint64_t to_u64(double v)
+{
+    return v <= 0 || isnan(v) ? 0 : v >= 1.8e19 ? UINT64_MAX : (uint64_t)v;
+}
+static uint32_t to_u32(double v)
+{
+    return v <= 0 || isnan(v) ? 0 : v >= 4294967295.0 ? UINT32_MAX : (uint32_t)v;
+}
 
 static Vecstore__NamespaceQuotas *quotas_out(gs_arena *a, const vs_quotas *q)
 {
@@ -403,7 +412,10 @@ static void key_revoke_body(gs_ctx *x, void *msg, gs_reply *r)
 }
 
 #define ADMIN_RPC(fn, desc, body)                                                                  \
-    static void fn(gs_ctx *x, gs_reply *r) { admin_call(x, r, &desc, body); }
+    static void fn(gs_ctx *x, gs_reply *r)                                                         \
+    {                                                                                              \
+        admin_call(x, r, &desc, body);                                                             \
+    }
 
 ADMIN_RPC(rpc_create, vecstore__create_namespace_request__descriptor, create_body)
 ADMIN_RPC(rpc_list, vecstore__list_namespaces_request__descriptor, list_body)

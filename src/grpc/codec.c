@@ -310,6 +310,16 @@ static void put_map(vs_vbuilder *b, gs_map_entry **e, size_t n)
     vs_vb_end(b);
 }
 
+/* The builder refuses containers past VS_VALUE_MAX_DEPTH; we stop before opening one (and never
+ * descend further), marking the build too deep so vs_vb_finish reports it. */
+static bool too_deep_here(vs_vbuilder *b)
+{
+    if (b->depth < VS_VALUE_MAX_DEPTH) return false;
+    b->too_deep = true;
+    vs_vb_null(b);
+    return true;
+}
+
 static void put_value(vs_vbuilder *b, const Vecstore__MetadataValue *v)
 {
     if (v == NULL) {
@@ -328,6 +338,7 @@ static void put_value(vs_vbuilder *b, const Vecstore__MetadataValue *v)
         vs_vb_bool(b, v->bool_value != 0);
         break;
     case VECSTORE__METADATA_VALUE__KIND_LIST_VALUE:
+        if (too_deep_here(b)) break;
         vs_vb_begin_array(b);
         if (v->list_value != NULL)
             for (size_t i = 0; i < v->list_value->n_values; i++)
@@ -335,6 +346,7 @@ static void put_value(vs_vbuilder *b, const Vecstore__MetadataValue *v)
         vs_vb_end(b);
         break;
     case VECSTORE__METADATA_VALUE__KIND_STRUCT_VALUE:
+        if (too_deep_here(b)) break;
         if (v->struct_value == NULL) {
             vs_vb_begin_object(b);
             vs_vb_end(b);

@@ -96,8 +96,8 @@ static void upsert_body(gs_ctx *x, vs_ticket_t *t, void *msg, gs_reply *r)
     uint8_t *meta = NULL;
     vs_status st;
     vs_status_clear(&st);
-    if (!record_in(&rec, m->id, m->vector, m->n_vector, (gs_map_entry **)m->metadata,
-                   m->n_metadata, &meta)) {
+    if (!record_in(&rec, m->id, m->vector, m->n_vector, (gs_map_entry **)m->metadata, m->n_metadata,
+                   &meta)) {
         gs_reply_error(r, VS_ERR_NOMEM, NULL);
         return;
     }
@@ -144,8 +144,8 @@ static void batch_body(gs_ctx *x, vs_ticket_t *t, void *msg, gs_reply *r)
 
 /* ---------------------------------------------------------------------------- queries */
 
-void gs_query_in(vs_query_in *q, const float *vec, size_t n_vec, uint32_t limit,
-                     const char *filter, uint32_t ef, bool has_im, bool im, bool has_iv, bool iv)
+void gs_query_in(vs_query_in *q, const float *vec, size_t n_vec, uint32_t limit, const char *filter,
+                 uint32_t ef, bool has_im, bool im, bool has_iv, bool iv)
 {
     memset(q, 0, sizeof(*q));
     q->vector = vec;
@@ -220,10 +220,11 @@ static void query_body(gs_ctx *x, vs_ticket_t *t, void *msg, gs_reply *r)
     Vecstore__QueryRequest *m = msg;
     vs_query_in q;
     gs_query_in(&q, m->vector, m->n_vector, m->limit, m->filter, m->ef,
-             m->include_metadata_opt_case != VECSTORE__QUERY_REQUEST__INCLUDE_METADATA_OPT__NOT_SET,
-             m->include_metadata,
-             m->include_vector_opt_case != VECSTORE__QUERY_REQUEST__INCLUDE_VECTOR_OPT__NOT_SET,
-             m->include_vector);
+                m->include_metadata_opt_case !=
+                    VECSTORE__QUERY_REQUEST__INCLUDE_METADATA_OPT__NOT_SET,
+                m->include_metadata,
+                m->include_vector_opt_case != VECSTORE__QUERY_REQUEST__INCLUDE_VECTOR_OPT__NOT_SET,
+                m->include_vector);
     vs_query_out out;
     memset(&out, 0, sizeof(out));
     vs_status st;
@@ -241,12 +242,13 @@ static void hybrid_body(gs_ctx *x, vs_ticket_t *t, void *msg, gs_reply *r)
     (void)x;
     Vecstore__HybridQueryRequest *m = msg;
     vs_query_in q;
-    gs_query_in(
-        &q, m->vector, m->n_vector, m->limit, m->filter, m->ef,
-        m->include_metadata_opt_case != VECSTORE__HYBRID_QUERY_REQUEST__INCLUDE_METADATA_OPT__NOT_SET,
-        m->include_metadata,
-        m->include_vector_opt_case != VECSTORE__HYBRID_QUERY_REQUEST__INCLUDE_VECTOR_OPT__NOT_SET,
-        m->include_vector);
+    gs_query_in(&q, m->vector, m->n_vector, m->limit, m->filter, m->ef,
+                m->include_metadata_opt_case !=
+                    VECSTORE__HYBRID_QUERY_REQUEST__INCLUDE_METADATA_OPT__NOT_SET,
+                m->include_metadata,
+                m->include_vector_opt_case !=
+                    VECSTORE__HYBRID_QUERY_REQUEST__INCLUDE_VECTOR_OPT__NOT_SET,
+                m->include_vector);
     q.hybrid = true;
     if (m->text_query != NULL && m->text_query[0] != '\0') {
         q.text_query = m->text_query;
@@ -403,7 +405,10 @@ static void stats_body(gs_ctx *x, vs_ticket_t *t, void *msg, gs_reply *r)
 /* ---------------------------------------------------------------------------- RPC entry points */
 
 #define DATA_RPC(fn, op, desc, body)                                                               \
-    static void fn(gs_ctx *x, gs_reply *r) { data_call(x, r, op, &desc, body); }
+    static void fn(gs_ctx *x, gs_reply *r)                                                         \
+    {                                                                                              \
+        data_call(x, r, op, &desc, body);                                                          \
+    }
 
 DATA_RPC(rpc_upsert, VS_OP_UPSERT, vecstore__upsert_request__descriptor, upsert_body)
 DATA_RPC(rpc_batch, VS_OP_BATCH_UPSERT, vecstore__batch_upsert_request__descriptor, batch_body)
@@ -428,9 +433,10 @@ static void rpc_health(gs_ctx *x, gs_reply *r)
 {
     vs_svc_state s = svc_state(x->svc);
     Vecstore__HealthCheckResponse resp = VECSTORE__HEALTH_CHECK_RESPONSE__INIT;
-    resp.status = gs_serving_status(x->g) == 1 ? VECSTORE__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
-                                               : VECSTORE__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
-    resp.state = (char *)(s == VS_STATE_READY       ? "ready"
+    resp.status = gs_serving_status(x->g) == 1
+                      ? VECSTORE__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
+                      : VECSTORE__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
+    resp.state = (char *)(s == VS_STATE_READY        ? "ready"
                           : s == VS_STATE_RECOVERING ? "recovering"
                                                      : "shutting_down");
     resp.version = (char *)VS_VERSION;

@@ -40,7 +40,7 @@ void vs_grpc_server_destroy(vs_grpc_server_t *g);
  * grpc_server_start and grpc_server_destroy (with other signatures), so the functions carry the
  * vs_ prefix and these aliases keep callers outside the adapter (which never include
  * <grpc/grpc.h>) source-compatible. */
-#define grpc_server_start vs_grpc_server_start
+#define grpc_server_start   vs_grpc_server_start
 #define grpc_server_quiesce vs_grpc_server_quiesce
 #define grpc_server_destroy vs_grpc_server_destroy
 #endif

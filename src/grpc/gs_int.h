@@ -30,7 +30,7 @@
 
 #include "vecstore.pb-c.h"
 
-#define gs_container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
+#define gs_container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
 
 /* Largest nesting of protobuf messages accepted in a request (metadata depth 32 needs about
  * 3 levels per metadata level); deeper requests are refused before protobuf-c recurses. */
@@ -45,16 +45,16 @@ typedef struct gs_tag {
 typedef struct gs_ctx {
     vs_grpc_server_t *g;
     vs_service_t *svc;
-    vs_req req;           /* proto GRPC, api_key, deadline_us; namespace set by the handler */
-    const uint8_t *in;    /* the request message (NULL, 0 for an empty message) */
+    vs_req req;        /* proto GRPC, api_key, deadline_us; namespace set by the handler */
+    const uint8_t *in; /* the request message (NULL, 0 for an empty message) */
     size_t in_len;
-    bool too_large;       /* in_len over max_message_bytes: not decoded */
+    bool too_large; /* in_len over max_message_bytes: not decoded */
 } gs_ctx;
 
 typedef struct gs_reply {
-    int code;                     /* gRPC status; 0 = OK */
+    int code; /* gRPC status; 0 = OK */
     char details[VS_STATUS_MSG_MAX];
-    uint8_t *body;                /* packed response (vs_malloc), OK only */
+    uint8_t *body; /* packed response (vs_malloc), OK only */
     size_t body_len;
 } gs_reply;
 
@@ -174,8 +174,8 @@ bool gs_pb_next(const uint8_t *p, size_t n, size_t *off, uint32_t *field, uint32
 /* ---- data.c, shared with stream.c ---- */
 
 /* Fills q from a query message's fields with the proto3 -> HTTP defaults (see data.c). */
-void gs_query_in(vs_query_in *q, const float *vec, size_t n_vec, uint32_t limit,
-                 const char *filter, uint32_t ef, bool has_im, bool im, bool has_iv, bool iv);
+void gs_query_in(vs_query_in *q, const float *vec, size_t n_vec, uint32_t limit, const char *filter,
+                 uint32_t ef, bool has_im, bool im, bool has_iv, bool iv);
 /* One result in the arena; its vector is borrowed from h. NULL on out of memory. */
 Vecstore__QueryResult *gs_hit_out(gs_arena *a, const vs_hit *h, uint32_t dim, bool hybrid);
 

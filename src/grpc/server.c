@@ -56,9 +56,9 @@
 #include <unistd.h>
 
 #define GS_DEFAULT_MAX_MSG (64u * 1024u * 1024u)
-#define GS_MIN_THREADS 4
-#define GS_POLL_MS 200
-#define GS_DRAIN_MS 10000
+#define GS_MIN_THREADS     4
+#define GS_POLL_MS         200
+#define GS_DRAIN_MS        10000
 
 typedef struct gs_slot {
     gs_tag tag;
@@ -169,8 +169,7 @@ static void arm_slot(gs_slot *s)
                                      &s->tag);
     } else {
         e = grpc_server_request_registered_call(g->server, s->handle, &s->call, &s->deadline,
-                                                &s->md,
-                                                s->m->kind == GS_BIDI ? NULL : &s->payload,
+                                                &s->md, s->m->kind == GS_BIDI ? NULL : &s->payload,
                                                 g->cq, g->cq, &s->tag);
     }
     if (e != GRPC_CALL_OK) {
@@ -263,8 +262,8 @@ static void answer_unimplemented(grpc_call *call, grpc_slice method)
     gs_reply r;
     memset(&r, 0, sizeof(r));
     r.code = GRPC_STATUS_UNIMPLEMENTED;
-    snprintf(r.details, sizeof(r.details), "Method not found: %.*s",
-             (int)GRPC_SLICE_LENGTH(method), (const char *)GRPC_SLICE_START_PTR(method));
+    snprintf(r.details, sizeof(r.details), "Method not found: %.*s", (int)GRPC_SLICE_LENGTH(method),
+             (const char *)GRPC_SLICE_START_PTR(method));
     finish_unary(call, &r);
 }
 
@@ -371,7 +370,8 @@ static char *read_file(const char *path, vs_status *st, const char *what)
 
 static grpc_server_credentials *make_creds(const vs_grpc_config *cfg, vs_status *st)
 {
-    if (cfg->tls_cert == NULL || cfg->tls_key == NULL) return grpc_insecure_server_credentials_create();
+    if (cfg->tls_cert == NULL || cfg->tls_key == NULL)
+        return grpc_insecure_server_credentials_create();
     char *cert = read_file(cfg->tls_cert, st, "TLS certificate");
     char *key = cert ? read_file(cfg->tls_key, st, "TLS key") : NULL;
     char *ca = NULL;
@@ -485,10 +485,11 @@ vs_err vs_grpc_server_start(vs_service_t *svc, const vs_grpc_config *cfg, vs_grp
     for (int t = 0; t < 3; t++) {
         for (size_t i = 0; i < counts[t]; i++) {
             const gs_method *m = &tables[t][i];
-            void *h = grpc_server_register_method(
-                g->server, m->path, NULL,
-                m->kind == GS_BIDI ? GRPC_SRM_PAYLOAD_NONE : GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
-                0);
+            void *h = grpc_server_register_method(g->server, m->path, NULL,
+                                                  m->kind == GS_BIDI
+                                                      ? GRPC_SRM_PAYLOAD_NONE
+                                                      : GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
+                                                  0);
             if (h == NULL) {
                 vs_status_set(st, VS_ERR_INTERNAL, "cannot register gRPC method %s", m->path);
                 goto fail_core;

@@ -13,7 +13,8 @@
  * - Health and reflection messages are tiny and encoded by hand (gs_pb_*): health.proto and
  *   reflection.proto are not needed at build time. Reflection answers list_services,
  *   file_by_filename("vecstore.proto") and file_containing_symbol("vecstore.*") with the
- *   FileDescriptorProto generated from proto/vecstore.proto at build time (gs_vecstore_descriptor_set).
+ *   FileDescriptorProto generated from proto/vecstore.proto at build time
+ * (gs_vecstore_descriptor_set).
  * - Watch streams are kept in g->watchers; gs_watch_poll (pollers, every ~200 ms, and quiesce)
  *   sends a new status when it changes and ends every stream with UNAVAILABLE at quiesce.
  *
@@ -40,7 +41,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define QS_PATH "/vecstore.VecStoreService/QueryStream"
+#define QS_PATH    "/vecstore.VecStoreService/QueryStream"
 #define WATCH_PATH "/grpc.health.v1.Health/Watch"
 
 /* ---------------------------------------------------------------------------- QueryStream */
@@ -236,7 +237,8 @@ static void rpc_query_stream(gs_ctx *x, grpc_call *call)
     if (rc != VS_OK) {
         vs_err code = st.code == VS_OK ? VS_ERR_INTERNAL : st.code;
         s->code = vs_err_grpc_status(code);
-        snprintf(s->details, sizeof(s->details), "%s", st.msg[0] ? st.msg : vs_err_default_msg(code));
+        snprintf(s->details, sizeof(s->details), "%s",
+                 st.msg[0] ? st.msg : vs_err_default_msg(code));
     }
 
     grpc_op close_op;
@@ -487,8 +489,8 @@ static bool vecstore_fdp(const uint8_t **p, size_t *n)
     size_t vl;
     uint64_t num;
     bool bad;
-    while (gs_pb_next(gs_vecstore_descriptor_set, gs_vecstore_descriptor_set_len, &off, &f, &wt,
-                      &v, &vl, &num, &bad))
+    while (gs_pb_next(gs_vecstore_descriptor_set, gs_vecstore_descriptor_set_len, &off, &f, &wt, &v,
+                      &vl, &num, &bad))
         if (f == 1 && wt == 2) {
             *p = v;
             *n = vl;
@@ -560,7 +562,8 @@ static void refl_answer(const uint8_t *req, size_t n, vs_buf *out)
             refl_error(out, GRPC_STATUS_NOT_FOUND, "file not found");
         break;
     case 4: /* file_containing_symbol */
-        if ((arg_len == 8 && memcmp(arg, "vecstore", 8) == 0) || has_prefix(arg, arg_len, "vecstore."))
+        if ((arg_len == 8 && memcmp(arg, "vecstore", 8) == 0) ||
+            has_prefix(arg, arg_len, "vecstore."))
             refl_file(out);
         else
             refl_error(out, GRPC_STATUS_NOT_FOUND, "symbol not found");
@@ -718,7 +721,6 @@ const gs_method gs_stream_methods[] = {
     {WATCH_PATH, GS_SERVER_STREAM, NULL, rpc_health_watch},
     {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", GS_BIDI, NULL,
      rpc_reflection_v1alpha},
-    {"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", GS_BIDI, NULL,
-     rpc_reflection_v1},
+    {"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", GS_BIDI, NULL, rpc_reflection_v1},
 };
 const size_t gs_n_stream_methods = sizeof(gs_stream_methods) / sizeof(gs_stream_methods[0]);
