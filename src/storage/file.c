@@ -339,6 +339,21 @@ vs_err vs_file_rename(const char *from, const char *to, vs_status *st)
     return VS_OK;
 }
 
+vs_err vs_file_rename_open(vs_file_t *f, const char *to, vs_status *st)
+{
+    char *p = vs_strdup(to);
+    if (!p) return vs_status_set(st, VS_ERR_NOMEM, "out of memory renaming %s", f->path);
+    vs_err rc = vs_file_rename(f->path, to, st);
+    if (rc != VS_OK) {
+        vs_free(p);
+        return rc;
+    }
+    vs_free(f->path);
+    f->path = p;
+    f->name = base_name(p);
+    return VS_OK;
+}
+
 vs_err vs_file_unlink(const char *path, vs_status *st)
 {
     if (unlink(path) != 0 && errno != ENOENT)

@@ -54,6 +54,8 @@ vs_err vs_file_size(vs_file_t *f, uint64_t *size_out, vs_status *st);
 /* Path operations. vs_file_unlink treats ENOENT as success. */
 vs_err vs_file_rename(const char *from, const char *to, vs_status *st);
 vs_err vs_file_unlink(const char *path, vs_status *st);
+/* Renames the open file f to `to` (rename(2) of its path); f then carries the new path. */
+vs_err vs_file_rename_open(vs_file_t *f, const char *to, vs_status *st);
 vs_err vs_file_sync_dir(const char *dir, vs_status *st);
 bool vs_file_exists(const char *path);
 /* Writes a whole small file atomically: PATH.tmp, fsync, rename to PATH, fsync of its directory. */

@@ -370,7 +370,7 @@ static vs_err new_log(wal_t *w, uint64_t base, vs_file_t *src, uint64_t from, ui
     }
     vs_free(buf);
     if (rc == VS_OK) rc = vs_file_sync(f, false, st);
-    if (rc == VS_OK) rc = vs_file_rename(w->tmp_path, w->path, st);
+    if (rc == VS_OK) rc = vs_file_rename_open(f, w->path, st);
     if (rc != VS_OK) {
         vs_file_close(f);
         vs_status ignored;
