@@ -88,6 +88,7 @@ struct vs_http_server {
     int listen_fd;
     vs_pool_t *pool;
     bool quiesced;
+    bool run_inline; /* handlers on the MHD threads (spike knob VS_HTTP_DISPATCH=inline) */
 
     pthread_mutex_t mu; /* guards free_list */
     http_req_t *free_list;

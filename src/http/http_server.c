@@ -265,7 +265,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
             return MHD_YES;
         }
         req_read_headers(r);
-        if (!r->route || (r->route->flags & RT_INLINE)) {
+        if (!r->route || (r->route->flags & RT_INLINE) || h->run_inline) {
             router_run(r);
             atomic_store(&r->phase, PH_DONE);
             return http_queue_answer(r);
@@ -362,14 +362,25 @@ vs_err http_server_start(vs_service_t *svc, const vs_http_config *cfg, vs_http_s
         return rc;
     }
     unsigned mhd_threads = online_cpus() >= 8 ? 4 : online_cpus() >= 4 ? 2 : 1;
+    const char *dispatch = getenv("VS_HTTP_DISPATCH");
+    if (dispatch && strcmp(dispatch, "inline") == 0) {
+        h->run_inline = true; /* measured in docs/decisions.md; the MHD pool does the work */
+        mhd_threads = workers;
+    }
+    struct MHD_OptionItem opts[12];
+    size_t n = 0;
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, h->listen_fd, NULL};
+    if (mhd_threads > 1)
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, mhd_threads, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, h->cfg.max_connections, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, h->cfg.idle_timeout_s, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     h->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
             MHD_ALLOW_UPGRADE | MHD_USE_ITC | MHD_USE_TURBO | MHD_USE_ERROR_LOG,
-        0, NULL, NULL, on_access, h, MHD_OPTION_LISTEN_SOCKET, h->listen_fd,
-        MHD_OPTION_THREAD_POOL_SIZE, mhd_threads, MHD_OPTION_CONNECTION_LIMIT,
-        h->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, h->cfg.idle_timeout_s,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
+        0, NULL, NULL, on_access, h, MHD_OPTION_ARRAY, opts, MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
+        MHD_OPTION_END);
     if (!h->daemon) {
         vs_status_set(st, VS_ERR_IO, "cannot start the HTTP server on %s:%u",
                       h->cfg.host ? h->cfg.host : "0.0.0.0", (unsigned)cfg->port);

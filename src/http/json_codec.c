@@ -27,6 +27,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define JC_MAX_EXACT_INT 9007199254740992.0 /* 2^53 */
@@ -211,6 +212,339 @@ vs_err jc_namespace(const json_t *root, const char **ns, vs_status *st)
     return opt_string(root, "namespace", "", ns, NULL, st);
 }
 
+/* ------------------------------------------------------------------ vector fast path */
+
+#define FAST_MAX_DEPTH 64
+
+void jc_fast_init(jc_fast *f)
+{
+    memset(f, 0, sizeof(*f));
+}
+
+void jc_fast_free(jc_fast *f)
+{
+    vs_buf_free(&f->floats);
+    vs_buf_free(&f->cut);
+    vs_buf_free(&f->text);
+    vs_free(f->off);
+    vs_free(f->dim);
+    memset(f, 0, sizeof(*f));
+}
+
+/* The parsed vector of record rec, or NULL. */
+static const float *fast_vec(const jc_fast *f, size_t rec, uint32_t *dim)
+{
+    if (!f || rec >= f->n || f->off[rec] == SIZE_MAX) return NULL;
+    *dim = f->dim[rec];
+    return (const float *)(const void *)f->floats.data + f->off[rec];
+}
+
+static bool fast_note(jc_fast *f, size_t rec, size_t off, uint32_t dim)
+{
+    if (rec >= f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 16;
+        while (cap <= rec) cap *= 2;
+        size_t *o = vs_realloc(f->off, cap * sizeof(size_t));
+        if (!o) return false;
+        f->off = o;
+        uint32_t *d = vs_realloc(f->dim, cap * sizeof(uint32_t));
+        if (!d) return false;
+        f->dim = d;
+        f->cap = cap;
+    }
+    while (f->n <= rec) f->off[f->n++] = SIZE_MAX;
+    f->off[rec] = off;
+    f->dim[rec] = dim;
+    return true;
+}
+
+typedef struct scan {
+    const char *p, *end;
+    const char *base;
+    jc_fast *f;
+} scan_t;
+
+static void skip_ws(scan_t *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+        s->p++;
+}
+
+/* Skips a string at s->p ('"'); *plain tells whether it held no escape. */
+static bool skip_string(scan_t *s, bool *plain)
+{
+    *plain = true;
+    s->p++;
+    while (s->p < s->end) {
+        char c = *s->p++;
+        if (c == '"') return true;
+        if (c == '\\') {
+            *plain = false;
+            if (s->p >= s->end) return false;
+            s->p++;
+        }
+    }
+    return false;
+}
+
+static const double P10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                               1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                               1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* One JSON number (strict grammar) -> *out. false: not a plain number, or outside the finite
+ * doubles (left for jansson to report). Exact: Clinger's fast path when the digits fit in 2^53
+ * and the power of ten is exact, strtod otherwise. */
+static bool fast_number(scan_t *s, double *out)
+{
+    const char *start = s->p, *p = s->p, *end = s->end;
+    bool neg = false;
+    if (p < end && *p == '-') neg = true, p++;
+    if (p >= end) return false;
+    uint64_t m = 0;
+    int digits = 0, e10 = 0, int_digits = 0;
+    if (*p == '0') {
+        p++;
+    } else if (*p >= '1' && *p <= '9') {
+        while (p < end && *p >= '0' && *p <= '9') {
+            int_digits++;
+            if (digits < 19)
+                m = m * 10 + (uint64_t)(*p - '0'), digits += (m != 0);
+            else
+                e10++;
+            p++;
+        }
+    } else {
+        return false;
+    }
+    bool is_int = true;
+    if (p < end && *p == '.') {
+        is_int = false;
+        p++;
+        if (p >= end || *p < '0' || *p > '9') return false;
+        while (p < end && *p >= '0' && *p <= '9') {
+            if (digits < 19) {
+                m = m * 10 + (uint64_t)(*p - '0');
+                digits += (m != 0);
+                e10--;
+            }
+            p++;
+        }
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        is_int = false;
+        p++;
+        bool eneg = false;
+        if (p < end && (*p == '+' || *p == '-')) eneg = *p == '-', p++;
+        if (p >= end || *p < '0' || *p > '9') return false;
+        int ev = 0;
+        while (p < end && *p >= '0' && *p <= '9') {
+            if (ev < 100000) ev = ev * 10 + (*p - '0');
+            p++;
+        }
+        e10 += eneg ? -ev : ev;
+    }
+    /* jansson refuses an integer literal beyond int64 ("too big integer"): leave those to it */
+    if (is_int && int_digits >= 19) return false;
+    double d;
+    if (m == 0) {
+        d = 0.0;
+    } else if (m <= (1ull << 53) && e10 >= -22 && e10 <= 22) {
+        d = e10 >= 0 ? (double)m * P10[e10] : (double)m / P10[-e10];
+    } else {
+        char tmp[128];
+        size_t n = (size_t)(p - start);
+        if (n >= sizeof(tmp)) return false;
+        memcpy(tmp, start, n);
+        tmp[n] = 0;
+        d = strtod(tmp, NULL);
+        if (!isfinite(d)) return false;
+        *out = d;
+        s->p = p;
+        return true;
+    }
+    *out = (neg && !is_int) ? -d : d; /* jansson reads "-0" as the integer 0 */
+    if (neg && is_int && m != 0) *out = -d;
+    s->p = p;
+    return true;
+}
+
+static bool skip_value(scan_t *s, int depth);
+
+/* At '[' of a vector: parse plain numbers and mark the array's inside to be cut, or skip it
+ * untouched. */
+static bool scan_vector(scan_t *s, size_t rec)
+{
+    const char *open = s->p;
+    size_t start_len = s->f->floats.len;
+    uint32_t n = 0;
+    s->p++;
+    skip_ws(s);
+    bool ok = true;
+    if (s->p < s->end && *s->p == ']') ok = false; /* empty: jansson sees it as is */
+    while (ok) {
+        double d;
+        if (!fast_number(s, &d)) {
+            ok = false;
+            break;
+        }
+        float f = (float)d;
+        vs_buf_append(&s->f->floats, &f, sizeof(f));
+        n++;
+        skip_ws(s);
+        if (s->p < s->end && *s->p == ',') {
+            s->p++;
+            skip_ws(s);
+            continue;
+        }
+        if (s->p < s->end && *s->p == ']') break;
+        ok = false;
+    }
+    if (ok && !s->f->floats.oom && fast_note(s->f, rec, start_len / sizeof(float), n)) {
+        size_t cut[2] = {(size_t)(open + 1 - s->base), (size_t)(s->p - s->base)};
+        vs_buf_append(&s->f->cut, cut, sizeof(cut));
+        s->p++;
+        return true;
+    }
+    s->f->floats.len = start_len;
+    s->p = open;
+    return skip_value(s, 1);
+}
+
+static bool key_is(const char *k, size_t len, const char *want)
+{
+    return len == strlen(want) && memcmp(k, want, len) == 0;
+}
+
+/* kind: 0 = the top object, 1 = a record of "records", 2 = anything else. */
+static bool scan_object(scan_t *s, int kind, size_t rec, int depth);
+
+static bool scan_records(scan_t *s)
+{
+    s->p++; /* '[' */
+    skip_ws(s);
+    if (s->p < s->end && *s->p == ']') return s->p++, true;
+    for (size_t i = 0;; i++) {
+        skip_ws(s);
+        if (s->p >= s->end) return false;
+        if (*s->p == '{') {
+            if (!scan_object(s, 1, i, 2)) return false;
+        } else if (!skip_value(s, 2)) {
+            return false;
+        }
+        skip_ws(s);
+        if (s->p >= s->end) return false;
+        if (*s->p == ',') {
+            s->p++;
+            continue;
+        }
+        if (*s->p == ']') return s->p++, true;
+        return false;
+    }
+}
+
+static bool scan_object(scan_t *s, int kind, size_t rec, int depth)
+{
+    if (depth > FAST_MAX_DEPTH) return false;
+    s->p++; /* '{' */
+    skip_ws(s);
+    if (s->p < s->end && *s->p == '}') return s->p++, true;
+    for (;;) {
+        skip_ws(s);
+        if (s->p >= s->end || *s->p != '"') return false;
+        const char *k = s->p + 1;
+        bool plain;
+        if (!skip_string(s, &plain)) return false;
+        size_t klen = (size_t)(s->p - 1 - k);
+        skip_ws(s);
+        if (s->p >= s->end || *s->p != ':') return false;
+        s->p++;
+        skip_ws(s);
+        if (s->p >= s->end) return false;
+        bool ok;
+        if (plain && kind <= 1 && *s->p == '[' && key_is(k, klen, "vector"))
+            ok = scan_vector(s, rec);
+        else if (plain && kind == 0 && *s->p == '[' && key_is(k, klen, "records"))
+            ok = scan_records(s);
+        else
+            ok = skip_value(s, depth + 1);
+        if (!ok) return false;
+        skip_ws(s);
+        if (s->p >= s->end) return false;
+        if (*s->p == ',') {
+            s->p++;
+            continue;
+        }
+        if (*s->p == '}') return s->p++, true;
+        return false;
+    }
+}
+
+static bool skip_value(scan_t *s, int depth)
+{
+    if (depth > FAST_MAX_DEPTH || s->p >= s->end) return false;
+    char c = *s->p;
+    if (c == '"') {
+        bool plain;
+        return skip_string(s, &plain);
+    }
+    if (c == '{') return scan_object(s, 2, 0, depth);
+    if (c == '[') {
+        s->p++;
+        skip_ws(s);
+        if (s->p < s->end && *s->p == ']') return s->p++, true;
+        for (;;) {
+            skip_ws(s);
+            if (!skip_value(s, depth + 1)) return false;
+            skip_ws(s);
+            if (s->p >= s->end) return false;
+            if (*s->p == ',') {
+                s->p++;
+                continue;
+            }
+            if (*s->p == ']') return s->p++, true;
+            return false;
+        }
+    }
+    /* a literal or a number: up to the next delimiter */
+    while (s->p < s->end && *s->p != ',' && *s->p != '}' && *s->p != ']' && *s->p != ' ' &&
+           *s->p != '\t' && *s->p != '\n' && *s->p != '\r')
+        s->p++;
+    return true;
+}
+
+void jc_fast_scan(const char *data, size_t len, jc_fast *f)
+{
+    scan_t s = {data, data + len, data, f};
+    skip_ws(&s);
+    if (s.p < s.end && *s.p == '{') scan_object(&s, 0, 0, 0);
+    size_t n_cut = f->cut.len / (2 * sizeof(size_t));
+    if (!n_cut || f->cut.oom || f->floats.oom) {
+        f->n = 0; /* nothing taken (or no memory): jansson parses the body as it is */
+        return;
+    }
+    /* The text jansson parses: the body without the inside of the arrays taken. */
+    const size_t *cut = (const size_t *)(const void *)f->cut.data;
+    size_t from = 0;
+    for (size_t i = 0; i < n_cut; i++) {
+        vs_buf_append(&f->text, data + from, cut[2 * i] - from);
+        from = cut[2 * i + 1];
+    }
+    vs_buf_append(&f->text, data + from, len - from);
+    if (f->text.oom) f->n = 0;
+    f->has_text = !f->text.oom;
+}
+
+vs_err jc_parse_fast(const char *data, size_t len, jc_fast *f, json_t **out, vs_status *st)
+{
+    jc_fast_scan(data, len, f);
+    if (!f->has_text) return jc_parse_object(data, len, out, st);
+    if (jc_parse_object((const char *)f->text.data, f->text.len, out, st) == VS_OK) return VS_OK;
+    /* A syntax error: report it at its place in the body as sent. */
+    f->n = 0;
+    f->has_text = false;
+    return jc_parse_object(data, len, out, st);
+}
+
 /* ------------------------------------------------------------------ records */
 
 void jc_records_free(jc_records *r)
@@ -224,7 +558,8 @@ void jc_records_free(jc_records *r)
 }
 
 /* Type checks of one record object; *dim = its vector length. */
-static vs_err check_record(const json_t *rec, const char *where, size_t *dim, vs_status *st)
+static vs_err check_record(const json_t *rec, const char *where, const jc_fast *fast, size_t idx,
+                           size_t *dim, vs_status *st)
 {
     if (!json_is_object(rec))
         return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "%srecord must be a JSON object", where);
@@ -235,14 +570,16 @@ static vs_err check_record(const json_t *rec, const char *where, size_t *dim, vs
     if (!vec) return missing(st, where, "vector");
     vs_err rc = check_vector(vec, where, dim, st);
     if (rc) return rc;
+    uint32_t fdim;
+    if (*dim == 0 && fast_vec(fast, idx, &fdim)) *dim = fdim;
     const json_t *meta = field(rec, "metadata");
     if (meta && !json_is_object(meta)) return wrong_type(st, where, "metadata", "a JSON object");
     return VS_OK;
 }
 
 /* Fills out from n record objects got by get(i). */
-static vs_err decode_records(const json_t *arr, const json_t *single, size_t n, jc_records *out,
-                             vs_status *st)
+static vs_err decode_records(const json_t *arr, const json_t *single, size_t n, const jc_fast *fast,
+                             jc_records *out, vs_status *st)
 {
     memset(out, 0, sizeof(*out));
     char where[48] = "";
@@ -251,7 +588,7 @@ static vs_err decode_records(const json_t *arr, const json_t *single, size_t n, 
         const json_t *rec = single ? single : json_array_get(arr, i);
         if (!single) snprintf(where, sizeof(where), "records[%zu]: ", i);
         size_t dim = 0;
-        vs_err rc = check_record(rec, where, &dim, st);
+        vs_err rc = check_record(rec, where, fast, i, &dim, st);
         if (rc) return rc;
         total += dim;
     }
@@ -272,8 +609,15 @@ static vs_err decode_records(const json_t *arr, const json_t *single, size_t n, 
         vs_record_in *r = &out->recs[i];
         r->id = json_string_value(id);
         r->id_len = json_string_length(id);
-        r->dim = (uint32_t)json_array_size(vec);
-        fill_vector(vec, fp);
+        uint32_t fdim = 0;
+        const float *fv = json_array_size(vec) == 0 ? fast_vec(fast, i, &fdim) : NULL;
+        if (fv) {
+            r->dim = fdim;
+            memcpy(fp, fv, (size_t)fdim * sizeof(float));
+        } else {
+            r->dim = (uint32_t)json_array_size(vec);
+            fill_vector(vec, fp);
+        }
         r->vector = fp;
         fp += r->dim;
         if (meta) {
@@ -292,24 +636,24 @@ static vs_err decode_records(const json_t *arr, const json_t *single, size_t n, 
     return VS_OK;
 }
 
-vs_err jc_decode_upsert(const json_t *root, jc_records *out, vs_status *st)
+vs_err jc_decode_upsert(const json_t *root, const jc_fast *fast, jc_records *out, vs_status *st)
 {
-    return decode_records(NULL, root, 1, out, st);
+    return decode_records(NULL, root, 1, fast, out, st);
 }
 
-vs_err jc_decode_batch(const json_t *root, jc_records *out, vs_status *st)
+vs_err jc_decode_batch(const json_t *root, const jc_fast *fast, jc_records *out, vs_status *st)
 {
     memset(out, 0, sizeof(*out));
     const json_t *recs = field(root, "records");
     if (!recs) return missing(st, "", "records");
     if (!json_is_array(recs)) return wrong_type(st, "", "records", "an array of records");
-    return decode_records(recs, NULL, json_array_size(recs), out, st);
+    return decode_records(recs, NULL, json_array_size(recs), fast, out, st);
 }
 
 /* ------------------------------------------------------------------ queries */
 
-vs_err jc_decode_query(const json_t *root, bool hybrid, bool ws, vs_query_in *q, float **vec_out,
-                       vs_status *st)
+vs_err jc_decode_query(const json_t *root, const jc_fast *fast, bool hybrid, bool ws,
+                       vs_query_in *q, float **vec_out, vs_status *st)
 {
     memset(q, 0, sizeof(*q));
     *vec_out = NULL;
@@ -352,9 +696,15 @@ vs_err jc_decode_query(const json_t *root, bool hybrid, bool ws, vs_query_in *q,
     }
     if (ws && (q->text_query || q->has_alpha)) q->hybrid = true;
     if (vec) {
+        uint32_t fdim = 0;
+        const float *fv = dim == 0 ? fast_vec(fast, 0, &fdim) : NULL;
+        if (fv) dim = fdim;
         float *v = vs_malloc((dim ? dim : 1) * sizeof(float));
         if (!v) return vs_status_set(st, VS_ERR_NOMEM, "out of memory decoding the query vector");
-        fill_vector(vec, v);
+        if (fv)
+            memcpy(v, fv, dim * sizeof(float));
+        else
+            fill_vector(vec, v);
         q->vector = v;
         q->dim = (uint32_t)dim;
         q->has_vector = true;

@@ -34,6 +34,32 @@
  * expected an object, got an array". *out owns the tree (json_decref). */
 vs_err jc_parse_object(const char *data, size_t len, json_t **out, vs_status *st);
 
+/* Fast path for vectors (jansson allocates a node per array element and converts each number
+ * with strtod). jc_fast_scan walks the raw body once and parses the number arrays of the
+ * top-level "vector" and of each "records"[i]."vector" itself (Clinger's exact fast path, strtod
+ * beyond it); jansson then parses a copy of the body without those arrays' insides (`[]`), so it
+ * builds no node per element. An array holding anything unusual (not a plain JSON number, an
+ * integer literal beyond int64, a number overflowing a double) is left for jansson to parse or
+ * reject exactly as without the fast path. Decoders given the jc_fast take an emptied array's
+ * values from it. */
+typedef struct jc_fast {
+    vs_buf floats; /* parsed values, back to back (float) */
+    size_t *off;   /* per record index: first float, SIZE_MAX = not parsed here */
+    uint32_t *dim; /* per record index: element count */
+    size_t n, cap; /* record indexes known */
+    vs_buf cut;    /* (start, end) byte ranges taken out of the body */
+    vs_buf text;   /* the body without them */
+    bool has_text;
+} jc_fast;
+
+void jc_fast_init(jc_fast *f);
+void jc_fast_free(jc_fast *f);
+/* Scans data (not modified); never fails (without memory nothing is taken). */
+void jc_fast_scan(const char *data, size_t len, jc_fast *f);
+/* jc_fast_scan + jc_parse_object of the shortened text; a syntax error is reported as
+ * jc_parse_object reports it on data itself (positions in the body as sent). */
+vs_err jc_parse_fast(const char *data, size_t len, jc_fast *f, json_t **out, vs_status *st);
+
 /* The body's "namespace": *ns = its string, or NULL when absent or null. */
 vs_err jc_namespace(const json_t *root, const char **ns, vs_status *st);
 
@@ -46,15 +72,16 @@ typedef struct jc_records {
     uint8_t **metas; /* n encoded metadata objects (NULL = none given) */
 } jc_records;
 
-vs_err jc_decode_upsert(const json_t *root, jc_records *out, vs_status *st);
-vs_err jc_decode_batch(const json_t *root, jc_records *out, vs_status *st);
+/* fast: the vectors jc_fast_scan took out of the body, or NULL. */
+vs_err jc_decode_upsert(const json_t *root, const jc_fast *fast, jc_records *out, vs_status *st);
+vs_err jc_decode_batch(const json_t *root, const jc_fast *fast, jc_records *out, vs_status *st);
 void jc_records_free(jc_records *r);
 
 /* The fields of /v1/query, /v1/hybrid-query and a WebSocket query. hybrid = the route is hybrid;
  * when ws is true, a text_query or alpha field makes the query hybrid. *vec_out owns the vector
  * (vs_free). Defaults: include_metadata true, include_vector false. */
-vs_err jc_decode_query(const json_t *root, bool hybrid, bool ws, vs_query_in *q, float **vec_out,
-                       vs_status *st);
+vs_err jc_decode_query(const json_t *root, const jc_fast *fast, bool hybrid, bool ws,
+                       vs_query_in *q, float **vec_out, vs_status *st);
 
 /* Metadata object -> encoded value (vs_free). *too_deep when nesting passed the value model's
  * depth limit (the service answers it). */

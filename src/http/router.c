@@ -130,16 +130,18 @@ typedef struct data_ctx {
     vs_status derr;
     vs_ticket_t *t;
     const char *ns;
+    jc_fast fast; /* vectors parsed straight from the body (json_codec.h) */
 } data_ctx;
 
 /* Step 1: parse the body (unless over the limit) and find the namespace. */
 static void data_parse(http_req_t *r, data_ctx *d)
 {
     memset(d, 0, sizeof(*d));
+    jc_fast_init(&d->fast);
     d->ns = r->ns_query;
     if (r->too_large) return;
     if (r->body.len == 0 && !(r->route->flags & RT_NEED_BODY)) return;
-    if (jc_parse_object((const char *)r->body.data, r->body.len, &d->root, &d->derr)) {
+    if (jc_parse_fast((const char *)r->body.data, r->body.len, &d->fast, &d->root, &d->derr)) {
         d->failed = true;
         return;
     }
@@ -172,6 +174,7 @@ static void data_end(data_ctx *d)
 {
     if (d->t) svc_release(d->t);
     if (d->root) json_decref(d->root);
+    jc_fast_free(&d->fast);
 }
 
 static void h_upsert(http_req_t *r)
@@ -179,7 +182,7 @@ static void h_upsert(http_req_t *r)
     data_ctx d;
     jc_records recs = {0};
     data_parse(r, &d);
-    if (!d.failed && jc_decode_upsert(d.root, &recs, &d.derr)) d.failed = true;
+    if (!d.failed && jc_decode_upsert(d.root, &d.fast, &recs, &d.derr)) d.failed = true;
     if (data_admit(r, &d)) {
         vs_status st;
         if (svc_upsert(d.t, &recs.recs[0], &st) != VS_OK) {
@@ -200,7 +203,7 @@ static void h_batch(http_req_t *r)
     data_ctx d;
     jc_records recs = {0};
     data_parse(r, &d);
-    if (!d.failed && jc_decode_batch(d.root, &recs, &d.derr)) d.failed = true;
+    if (!d.failed && jc_decode_batch(d.root, &d.fast, &recs, &d.derr)) d.failed = true;
     if (data_admit(r, &d)) {
         vs_status st;
         size_t n = 0;
@@ -224,7 +227,8 @@ static void run_query(http_req_t *r, bool hybrid)
     float *vec = NULL;
     memset(&q, 0, sizeof(q));
     data_parse(r, &d);
-    if (!d.failed && jc_decode_query(d.root, hybrid, false, &q, &vec, &d.derr)) d.failed = true;
+    if (!d.failed && jc_decode_query(d.root, &d.fast, hybrid, false, &q, &vec, &d.derr))
+        d.failed = true;
     if (data_admit(r, &d)) {
         vs_status st;
         vs_query_out out;

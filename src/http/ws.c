@@ -138,9 +138,10 @@ static void handle_query(ws_conn *c, const uint8_t *data, size_t len)
     const char *ns = c->ns;
     vs_query_in q;
     float *vec = NULL;
+    jc_fast fast;
     memset(&q, 0, sizeof(q));
-
-    if (jc_parse_object((const char *)data, len, &root, &derr) != VS_OK) {
+    jc_fast_init(&fast);
+    if (jc_parse_fast((const char *)data, len, &fast, &root, &derr) != VS_OK) {
         failed = true;
     } else {
         json_t *rv = json_object_get(root, "request_id");
@@ -153,7 +154,8 @@ static void handle_query(ws_conn *c, const uint8_t *data, size_t len)
             failed = true;
         else if (bns)
             ns = bns;
-        if (!failed && jc_decode_query(root, false, true, &q, &vec, &derr) != VS_OK) failed = true;
+        if (!failed && jc_decode_query(root, &fast, false, true, &q, &vec, &derr) != VS_OK)
+            failed = true;
     }
 
     vs_req req = {VS_PROTO_WS, c->api_key, ns, 0};
@@ -184,6 +186,7 @@ static void handle_query(ws_conn *c, const uint8_t *data, size_t len)
     vs_free(vec);
     free(rid); /* jansson's allocator */
     if (root) json_decref(root);
+    jc_fast_free(&fast);
 }
 
 static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int g_fail;
 
@@ -130,7 +131,8 @@ static void expect_record_error(const char *js, bool batch, const char *want)
     json_t *root = parse_ok(js);
     jc_records recs;
     vs_status st;
-    vs_err rc = batch ? jc_decode_batch(root, &recs, &st) : jc_decode_upsert(root, &recs, &st);
+    vs_err rc =
+        batch ? jc_decode_batch(root, NULL, &recs, &st) : jc_decode_upsert(root, NULL, &recs, &st);
     CHECK_INT(js, rc, VS_ERR_INVALID_ARGUMENT);
     if (rc) CHECK_STR(js, st.msg, want);
     if (!rc) jc_records_free(&recs);
@@ -143,7 +145,7 @@ static void test_upsert(void)
                             " \"metadata\": {\"title\": \"My Document\", \"n\": 2}}");
     jc_records recs;
     vs_status st;
-    CHECK_INT("upsert", jc_decode_upsert(root, &recs, &st), VS_OK);
+    CHECK_INT("upsert", jc_decode_upsert(root, NULL, &recs, &st), VS_OK);
     CHECK_INT("n", recs.n, 1);
     const vs_record_in *r = &recs.recs[0];
     CHECK_INT("id_len", r->id_len, 4);
@@ -163,14 +165,14 @@ static void test_upsert(void)
 
     /* no metadata: NULL (the service stores {}) */
     root = parse_ok("{\"id\": \"a\", \"vector\": [], \"metadata\": null}");
-    CHECK_INT("bare", jc_decode_upsert(root, &recs, &st), VS_OK);
+    CHECK_INT("bare", jc_decode_upsert(root, NULL, &recs, &st), VS_OK);
     CHECK(recs.recs[0].meta == NULL && recs.recs[0].dim == 0);
     jc_records_free(&recs);
     json_decref(root);
 
     /* an id with a NUL reaches the service whole */
     root = parse_ok("{\"id\": \"a\\u0000b\", \"vector\": [1]}");
-    CHECK_INT("nul id", jc_decode_upsert(root, &recs, &st), VS_OK);
+    CHECK_INT("nul id", jc_decode_upsert(root, NULL, &recs, &st), VS_OK);
     CHECK_INT("nul id len", recs.recs[0].id_len, 3);
     jc_records_free(&recs);
     json_decref(root);
@@ -195,7 +197,7 @@ static void test_batch(void)
                             " \"namespace\": \"ns1\"}");
     jc_records recs;
     vs_status st;
-    CHECK_INT("batch", jc_decode_batch(root, &recs, &st), VS_OK);
+    CHECK_INT("batch", jc_decode_batch(root, NULL, &recs, &st), VS_OK);
     CHECK_INT("n", recs.n, 2);
     CHECK_INT("dim a", recs.recs[0].dim, 2);
     CHECK_INT("dim b", recs.recs[1].dim, 3);
@@ -207,7 +209,7 @@ static void test_batch(void)
     json_decref(root);
 
     root = parse_ok("{\"records\": []}");
-    CHECK_INT("empty batch", jc_decode_batch(root, &recs, &st), VS_OK);
+    CHECK_INT("empty batch", jc_decode_batch(root, NULL, &recs, &st), VS_OK);
     CHECK_INT("n", recs.n, 0);
     jc_records_free(&recs);
     json_decref(root);
@@ -232,7 +234,7 @@ static void expect_query_error(const char *js, const char *want)
     vs_query_in q;
     float *vec = NULL;
     vs_status st;
-    vs_err rc = jc_decode_query(root, false, false, &q, &vec, &st);
+    vs_err rc = jc_decode_query(root, NULL, false, false, &q, &vec, &st);
     CHECK_INT(js, rc, VS_ERR_INVALID_ARGUMENT);
     if (rc) CHECK_STR(js, st.msg, want);
     CHECK(vec == NULL);
@@ -247,7 +249,7 @@ static void test_query(void)
     vs_query_in q;
     float *vec = NULL;
     vs_status st;
-    CHECK_INT("query", jc_decode_query(root, false, false, &q, &vec, &st), VS_OK);
+    CHECK_INT("query", jc_decode_query(root, NULL, false, false, &q, &vec, &st), VS_OK);
     CHECK(q.has_vector && q.dim == 3 && q.vector == vec && vec[2] == 0.85f);
     CHECK(q.has_limit && q.limit == 10 && q.limit_raw == 10);
     CHECK_STR("filter", q.filter, "category = 'tech'");
@@ -259,14 +261,14 @@ static void test_query(void)
 
     /* no vector: has_vector false, the service answers "missing field 'vector'" */
     root = parse_ok("{\"limit\": 3}");
-    CHECK_INT("no vector", jc_decode_query(root, false, false, &q, &vec, &st), VS_OK);
+    CHECK_INT("no vector", jc_decode_query(root, NULL, false, false, &q, &vec, &st), VS_OK);
     CHECK(!q.has_vector && vec == NULL);
     json_decref(root);
 
     /* out-of-range values pass through raw for the service to judge */
     root = parse_ok("{\"vector\": [1], \"limit\": -1, \"ef\": 5000000000, \"include_vector\": true,"
                     " \"include_metadata\": false}");
-    CHECK_INT("raw", jc_decode_query(root, false, false, &q, &vec, &st), VS_OK);
+    CHECK_INT("raw", jc_decode_query(root, NULL, false, false, &q, &vec, &st), VS_OK);
     CHECK(q.has_limit && q.limit_raw == -1 && q.limit == 0);
     CHECK(q.has_ef && q.ef_raw == 5000000000LL && q.ef == UINT32_MAX);
     CHECK(q.include_vector && !q.include_metadata);
@@ -274,25 +276,25 @@ static void test_query(void)
     json_decref(root);
 
     root = parse_ok("{\"vector\": [1], \"limit\": 5.0}");
-    CHECK_INT("integral real", jc_decode_query(root, false, false, &q, &vec, &st), VS_OK);
+    CHECK_INT("integral real", jc_decode_query(root, NULL, false, false, &q, &vec, &st), VS_OK);
     CHECK(q.limit == 5);
     vs_free(vec);
     json_decref(root);
 
     /* hybrid route, and a WebSocket query made hybrid by text_query or alpha */
     root = parse_ok("{\"vector\": [1], \"text_query\": \"machine learning\", \"alpha\": 0.7}");
-    CHECK_INT("hybrid", jc_decode_query(root, true, false, &q, &vec, &st), VS_OK);
+    CHECK_INT("hybrid", jc_decode_query(root, NULL, true, false, &q, &vec, &st), VS_OK);
     CHECK(q.hybrid && q.has_alpha && q.alpha == 0.7 && q.text_len == 16);
     vs_free(vec);
-    CHECK_INT("ws hybrid", jc_decode_query(root, false, true, &q, &vec, &st), VS_OK);
+    CHECK_INT("ws hybrid", jc_decode_query(root, NULL, false, true, &q, &vec, &st), VS_OK);
     CHECK(q.hybrid);
     vs_free(vec);
-    CHECK_INT("http plain", jc_decode_query(root, false, false, &q, &vec, &st), VS_OK);
+    CHECK_INT("http plain", jc_decode_query(root, NULL, false, false, &q, &vec, &st), VS_OK);
     CHECK(!q.hybrid);
     vs_free(vec);
     json_decref(root);
     root = parse_ok("{\"vector\": [1], \"alpha\": 1}");
-    CHECK_INT("ws alpha", jc_decode_query(root, false, true, &q, &vec, &st), VS_OK);
+    CHECK_INT("ws alpha", jc_decode_query(root, NULL, false, true, &q, &vec, &st), VS_OK);
     CHECK(q.hybrid && q.alpha == 1.0);
     vs_free(vec);
     json_decref(root);
@@ -380,6 +382,123 @@ static void test_admin(void)
     CHECK_INT("no status", jc_decode_status(root, &status, &st), VS_ERR_INVALID_ARGUMENT);
     CHECK_STR("no status", st.msg, "missing field 'status'");
     json_decref(root);
+}
+
+/* ------------------------------------------------------------------ vector fast path */
+
+/* Decodes body with and without jc_fast_scan; both must agree exactly (values bit for bit, error
+ * messages). Returns the number of vectors the fast path parsed itself. */
+static size_t fast_vs_slow(const char *body, int kind /* 0 upsert, 1 batch, 2 query */)
+{
+    size_t len = strlen(body);
+    char *a = malloc(len + 1), *b = malloc(len + 1);
+    memcpy(a, body, len + 1);
+    memcpy(b, body, len + 1);
+    jc_fast fast;
+    jc_fast_init(&fast);
+    json_t *ra = NULL, *rb = NULL;
+    vs_status sa, sb;
+    memset(&sa, 0, sizeof(sa));
+    memset(&sb, 0, sizeof(sb));
+    vs_err ea = jc_parse_object(a, len, &ra, &sa), eb = jc_parse_fast(b, len, &fast, &rb, &sb);
+    CHECK(memcmp(a, b, len) == 0); /* the body is not modified */
+    size_t n_fast = 0;
+    for (size_t i = 0; i < fast.n; i++) n_fast += fast.off[i] != SIZE_MAX;
+    CHECK_INT(body, eb, ea);
+    if (ea || eb) {
+        CHECK_STR(body, sb.msg, sa.msg);
+    } else if (kind == 2) {
+        vs_query_in qa, qb;
+        float *va = NULL, *vb = NULL;
+        ea = jc_decode_query(ra, NULL, false, false, &qa, &va, &sa);
+        eb = jc_decode_query(rb, &fast, false, false, &qb, &vb, &sb);
+        CHECK_INT(body, eb, ea);
+        if (!ea && !eb) {
+            CHECK_INT(body, qb.dim, qa.dim);
+            CHECK(qa.dim == qb.dim && (qa.dim == 0 || memcmp(va, vb, qa.dim * sizeof(float)) == 0));
+        } else {
+            CHECK_STR(body, sb.msg, sa.msg);
+        }
+        vs_free(va);
+        vs_free(vb);
+    } else {
+        jc_records ja, jb;
+        ea = kind ? jc_decode_batch(ra, NULL, &ja, &sa) : jc_decode_upsert(ra, NULL, &ja, &sa);
+        eb = kind ? jc_decode_batch(rb, &fast, &jb, &sb) : jc_decode_upsert(rb, &fast, &jb, &sb);
+        CHECK_INT(body, eb, ea);
+        if (!ea && !eb) {
+            CHECK_INT(body, jb.n, ja.n);
+            for (size_t i = 0; i < ja.n && i < jb.n; i++) {
+                CHECK_INT(body, jb.recs[i].dim, ja.recs[i].dim);
+                if (ja.recs[i].dim == jb.recs[i].dim &&
+                    memcmp(ja.recs[i].vector, jb.recs[i].vector, ja.recs[i].dim * sizeof(float))) {
+                    fprintf(stderr, "%s: record %zu differs\n", body, i);
+                    g_fail++;
+                }
+            }
+            jc_records_free(&ja);
+            jc_records_free(&jb);
+        } else {
+            CHECK_STR(body, sb.msg, sa.msg);
+        }
+    }
+    if (ra) json_decref(ra);
+    if (rb) json_decref(rb);
+    jc_fast_free(&fast);
+    free(a);
+    free(b);
+    return n_fast;
+}
+
+static void test_fast_path(void)
+{
+    CHECK_INT("plain numbers",
+              fast_vs_slow("{\"id\":\"a\",\"vector\":[0.1, -0, 1e-7,123456.789 ,1.0000001192092896,"
+                           "16777217,3e-30,1e39,-3.5e38,0.30000000000000004,"
+                           "1234567890123456789.5e3,1E+2,-0.0e0,5e-324,2.2250738585072014e-308,"
+                           "0.000001234,9007199254740993, 7]}",
+                           0),
+              1);
+    /* left to jansson: its error or its value */
+    CHECK_INT("too big integer",
+              fast_vs_slow("{\"id\":\"a\",\"vector\":[12345678901234567890123]}", 0), 0);
+    CHECK_INT("NaN", fast_vs_slow("{\"id\":\"a\",\"vector\":[NaN, 1]}", 0), 0);
+    CHECK_INT("1e999", fast_vs_slow("{\"id\":\"a\",\"vector\":[1, 1e999]}", 0), 0);
+    CHECK_INT("string", fast_vs_slow("{\"id\":\"a\",\"vector\":[1, \"x\"]}", 0), 0);
+    CHECK_INT("01", fast_vs_slow("{\"id\":\"a\",\"vector\":[01]}", 0), 0);
+    CHECK_INT(".5", fast_vs_slow("{\"id\":\"a\",\"vector\":[.5]}", 0), 0);
+    CHECK_INT("1.", fast_vs_slow("{\"id\":\"a\",\"vector\":[1.]}", 0), 0);
+    CHECK_INT("+1", fast_vs_slow("{\"id\":\"a\",\"vector\":[+1]}", 0), 0);
+    CHECK_INT("empty", fast_vs_slow("{\"id\":\"a\",\"vector\":[]}", 0), 0);
+    CHECK_INT("nested", fast_vs_slow("{\"id\":\"a\",\"vector\":[[1]]}", 0), 0);
+    CHECK_INT("truncated", fast_vs_slow("{\"id\":\"a\",\"vector\":[0.1, 0.2,", 0), 0);
+    /* a syntax error after a parsed array: reported where it is in the body as sent */
+    CHECK_INT("late error", fast_vs_slow("{\"id\":\"a\",\"vector\":[0.1, 0.2], \"x\": tru}", 0), 0);
+    CHECK_INT("trailing comma", fast_vs_slow("{\"id\":\"a\",\"vector\":[0.1,]}", 0), 0);
+    /* an escaped key is jansson's; metadata keys named vector are never touched */
+    CHECK_INT("escaped key", fast_vs_slow("{\"id\":\"a\",\"\\u0076ector\":[0.5]}", 0), 0);
+    CHECK_INT("metadata",
+              fast_vs_slow("{\"id\":\"a\",\"metadata\":{\"vector\":[1,2]},\"vector\":[3]}", 0), 1);
+    /* duplicate keys: jansson's last one wins, the fast path agrees */
+    CHECK_INT("duplicate", fast_vs_slow("{\"id\":\"a\",\"vector\":[1,2],\"vector\":[3,4,5]}", 0),
+              1);
+    CHECK_INT(
+        "batch",
+        fast_vs_slow(
+            "{\"namespace\":\"x\",\"records\":[{\"id\":\"a\",\"vector\":[1,2.5],"
+            "\"metadata\":{\"s\":\"]},{\\\"\",\"vector\":[9]}},7,{\"id\":\"b\",\"vector\":[3,4]},"
+            "{\"vector\":[5e-1, 6] , \"id\":\"c\"}]}",
+            1),
+        3);
+    CHECK_INT("batch, bad record kept",
+              fast_vs_slow("{\"records\":[{\"id\":\"a\",\"vector\":[1]},"
+                           "{\"id\":\"b\",\"vector\":[1,\"x\"]}]}",
+                           1),
+              1);
+    CHECK_INT("query",
+              fast_vs_slow("{\"vector\":[0.15,0.25,0.85],\"limit\":10,\"filter\":\"a = 1\"}", 2),
+              1);
+    CHECK_INT("query no vector", fast_vs_slow("{\"limit\":10}", 2), 0);
 }
 
 /* ------------------------------------------------------------------ numbers */
@@ -650,12 +769,122 @@ static void test_answers(void)
     vs_buf_free(&b);
 }
 
-int main(void)
+/* ------------------------------------------------------------------ --bench (numbers only) */
+
+static double now_s(void)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* A record {"id":"r<i>","vector":[dim floats],"metadata":{...}} appended to b. */
+static void bench_record(vs_buf *b, int i, int dim)
+{
+    vs_buf_printf(b, "{\"id\":\"r%06d\",\"vector\":[", i);
+    for (int k = 0; k < dim; k++) {
+        jc_float(b, (float)((i * 7919 + k * 104729) % 20001 - 10000) / 10007.0f);
+        if (k + 1 < dim) vs_buf_append_u8(b, ',');
+    }
+    vs_buf_printf(b,
+                  "],\"metadata\":{\"title\":\"document %d\",\"year\":%d,\"tags\":[\"a\",\"b\"]}}",
+                  i, 2000 + i % 25);
+}
+
+static void bench_decode(const char *what, vs_buf *body, bool batch, int iters, bool use_fast)
+{
+    double t0 = now_s();
+    size_t n = 0;
+    char *copy = malloc(body->len);
+    for (int it = 0; it < iters; it++) {
+        json_t *root = NULL;
+        vs_status st;
+        jc_records recs;
+        jc_fast fast;
+        jc_fast_init(&fast);
+        memcpy(copy, body->data, body->len); /* as the server's body buffer: one copy */
+        if ((use_fast ? jc_parse_fast(copy, body->len, &fast, &root, &st)
+                      : jc_parse_object(copy, body->len, &root, &st)) != VS_OK)
+            exit(2);
+        const jc_fast *fp = use_fast ? &fast : NULL;
+        if ((batch ? jc_decode_batch(root, fp, &recs, &st)
+                   : jc_decode_upsert(root, fp, &recs, &st)) != VS_OK)
+            exit(2);
+        jc_fast_free(&fast);
+        n = recs.n;
+        jc_records_free(&recs);
+        json_decref(root);
+    }
+    double dt = (now_s() - t0) / iters;
+    free(copy);
+    printf("%-34s %-7s %8zu bytes %6zu records %9.1f us/decode %7.1f MB/s\n", what,
+           use_fast ? "fast" : "jansson", body->len, n, dt * 1e6, (double)body->len / dt / 1e6);
+}
+
+static int bench(void)
+{
+    vs_buf b = VS_BUF_INIT;
+    bench_record(&b, 1, 1536);
+    bench_decode("upsert, 1536-float vector", &b, false, 2000, false);
+    bench_decode("upsert, 1536-float vector", &b, false, 2000, true);
+    vs_buf_reset(&b);
+    vs_buf_append_str(&b, "{\"records\":[");
+    for (int i = 0; i < 1000; i++) {
+        if (i) vs_buf_append_u8(&b, ',');
+        bench_record(&b, i, 128);
+    }
+    vs_buf_append_str(&b, "]}");
+    bench_decode("batch, 1000 records x 128 floats", &b, true, 20, false);
+    bench_decode("batch, 1000 records x 128 floats", &b, true, 20, true);
+    vs_buf_reset(&b);
+    vs_buf_append_str(&b, "{\"records\":[");
+    for (int i = 0; i < 1000; i++) {
+        if (i) vs_buf_append_u8(&b, ',');
+        bench_record(&b, i, 1536);
+    }
+    vs_buf_append_str(&b, "]}");
+    bench_decode("batch, 1000 records x 1536 floats", &b, true, 3, false);
+    bench_decode("batch, 1000 records x 1536 floats", &b, true, 3, true);
+
+    /* encode: a query answer of 100 hits with 1536-float vectors and metadata */
+    json_t *mroot = parse_ok("{\"title\":\"document 1\",\"year\":2001,\"tags\":[\"a\",\"b\"]}");
+    uint8_t *meta;
+    size_t mlen;
+    bool deep;
+    vs_status st;
+    jc_encode_metadata(mroot, &meta, &mlen, &deep, &st);
+    json_decref(mroot);
+    static float vec[1536];
+    for (int k = 0; k < 1536; k++) vec[k] = (float)(k % 97) / 97.0f - 0.5f;
+    vs_hit hits[100];
+    for (int i = 0; i < 100; i++)
+        hits[i] = (vs_hit){"r000001", 7, 1.0f / (float)(i + 3), 0, 0, meta, mlen, vec};
+    vs_query_out out = {hits, 100, 1536, false, 1, "hnsw", 1, NULL};
+    vs_query_in q;
+    memset(&q, 0, sizeof(q));
+    q.include_metadata = true;
+    double t0 = now_s();
+    int iters = 50;
+    for (int it = 0; it < iters; it++) {
+        vs_buf_reset(&b);
+        jc_write_query(&b, &out, &q);
+    }
+    double dt = (now_s() - t0) / iters;
+    printf("%-34s %8zu bytes %6d hits     %9.1f us/encode  %7.1f MB/s\n",
+           "query answer, 100 x 1536 floats", b.len, 100, dt * 1e6, (double)b.len / dt / 1e6);
+    vs_free(meta);
+    vs_buf_free(&b);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--bench") == 0) return bench();
     test_parse_errors();
     test_upsert();
     test_batch();
     test_query();
+    test_fast_path();
     test_admin();
     test_numbers();
     test_metadata_roundtrip();
