@@ -196,8 +196,8 @@ static vs_err apply_upsert(vs_ns_t *ns, const uint8_t *p, size_t len, vs_status 
 
 static vs_err apply(vs_ns_t *ns, uint8_t type, const uint8_t *p, size_t len, uint64_t *removed, vs_status *st)
 {
-    const char *id;
-    size_t il;
+    const char *id = NULL;
+    size_t il = 0;
     vs_err rc;
     switch (type) {
     case WAL_UPSERT: return apply_upsert(ns, p, len, st);
