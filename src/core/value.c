@@ -295,8 +295,7 @@ void vs_vb_key(vs_vbuilder *b, const char *k, size_t len)
 {
     vs_buf_append_u32(&b->buf, (uint32_t)len);
     vs_buf_append(&b->buf, k, len);
-    /* the value that follows is counted; undo its count so an entry counts once */
-    if (b->depth > 0) b->count[b->depth]--;
+    /* the entry is counted once, by the value that follows */
 }
 
 void vs_vb_end(vs_vbuilder *b)
