@@ -557,7 +557,7 @@ srv_cfg_result srv_config_parse(int argc, char *const argv[], char *const envp[]
     }
 
     /* Log level: the variables first, then --debug raises it to at least debug. */
-    vs_log_level from_debug = cfg.log_level; /* DEBUG if --debug / VECSTORE_DEBUG set it */
+    bool debug = cfg.log_level >= VS_LOG_DEBUG; /* --debug / VECSTORE_DEBUG raised it */
     cfg.log_level = VS_LOG_INFO;
     const char *lv = env_get(envp, "VECSTORE_LOG");
     if (lv && *lv) {
@@ -574,7 +574,7 @@ srv_cfg_result srv_config_parse(int argc, char *const argv[], char *const envp[]
             cfg.log_env_ignored_value = lv;
         }
     }
-    if (from_debug > cfg.log_level) cfg.log_level = from_debug;
+    if (debug && cfg.log_level < VS_LOG_DEBUG) cfg.log_level = VS_LOG_DEBUG;
 
     *out = cfg;
     return SRV_CFG_RUN;

@@ -317,6 +317,8 @@ def test_log_levels(t):
 
     lv = run(args=["--debug"])
     expect("DEBUG" in lv, "--debug: no DEBUG line")
+    lv = run(env={"VECSTORE_DEBUG": "1"})
+    expect("DEBUG" in lv, "VECSTORE_DEBUG=1: no DEBUG line")
     lv = run(env={"RUST_LOG": "debug"})
     expect("DEBUG" in lv and "TRACE" not in lv, "RUST_LOG=debug: %s" % sorted(set(lv)))
     lv = run(env={"RUST_LOG": "vecstore=trace"})
