@@ -271,17 +271,25 @@ def test_runtime_packages_exist_in_apt(t):
                "runtime package %s is not in apt (apt-cache show exit %d: %s)" % (p, rc, short(out, 200)))
 
 
-def _dpkg_owner(lib):
-    cands = [lib, os.path.realpath(lib)]
-    for c in list(cands):
-        for a, b in (("/usr/lib/", "/lib/"), ("/lib/", "/usr/lib/")):
-            if c.startswith(a):
-                cands.append(b + c[len(a):])
-    for c in cands:
-        rc, out = run(["dpkg", "-S", c])
-        if rc == 0:
-            return out.split(":")[0].strip()
-    return None
+def _dpkg_owners(libs):
+    """-> {lib: Debian package owning it, or None}; one dpkg -S call (paths tried as given, resolved,
+    and with /lib <-> /usr/lib swapped, since usrmerge registers either)."""
+    cands = {}
+    for lib in libs:
+        cs = [lib, os.path.realpath(lib)]
+        for c in list(cs):
+            for a, b in (("/usr/lib/", "/lib/"), ("/lib/", "/usr/lib/"), ("/lib64/", "/usr/lib64/")):
+                if c.startswith(a):
+                    cs.append(b + c[len(a):])
+        cands[lib] = cs
+    allpaths = sorted({c for cs in cands.values() for c in cs})
+    _, out = run(["dpkg", "-S"] + allpaths)
+    owner_of = {}
+    for line in out.splitlines():
+        m = re.match(r"^([^:\s,]+)(?::[\w-]+)?(?:, [^:]+)*: (/\S+)$", line)
+        if m:
+            owner_of[m.group(2)] = m.group(1)
+    return {lib: next((owner_of[c] for c in cs if c in owner_of), None) for lib, cs in cands.items()}
 
 
 def test_runtime_packages_cover_the_binary(t):
@@ -307,8 +315,9 @@ def test_runtime_packages_cover_the_binary(t):
     expect_eq(rc, 0, "ldd exit status (%s)" % short(out))
     libs = re.findall(r"=>\s+(/\S+)", out) + re.findall(r"^\s*(/\S+)\s+\(", out, re.M)
     expect(len(libs) >= 5, "ldd found only %d libraries: %s" % (len(libs), short(out)))
+    owners = _dpkg_owners(libs)
     for lib in libs:
-        owner = _dpkg_owner(lib)
+        owner = owners[lib]
         expect(owner, "no Debian package owns %s (linked by the binary)" % lib)
         if owner in closure:
             continue
