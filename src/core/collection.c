@@ -335,6 +335,13 @@ static uint32_t vector_candidates(vs_coll_t *c, const float *q, uint32_t k, uint
     bool need_accept = filter || s->n_soft || s->n_pending;
     uint32_t n = hnsw_search(c->graph, q, k, ef, need_accept ? accept_live : NULL, &a, hh, &hs);
     for (uint32_t i = 0; i < n; i++) out[i] = (store_hit){hh[i].slot, hh[i].dist};
+    /* the graph orders equal distances arbitrarily: ties by id, as everywhere (insertion sort, k small) */
+    for (uint32_t i = 1; i < n; i++)
+        for (uint32_t j = i; j > 0 && store_hit_cmp(s, out[j - 1], out[j]) > 0; j--) {
+            store_hit t = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = t;
+        }
     vs_free(hh);
     *visited += hs.visited;
     *plan = filter ? "hnsw_filtered" : "hnsw";

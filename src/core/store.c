@@ -176,8 +176,22 @@ float store_score(vs_metric metric, float dist)
     }
 }
 
-/* max-heap on (dist, slot): the root is the worst kept hit */
-static bool worse(store_hit a, store_hit b) { return a.dist > b.dist || (a.dist == b.dist && a.slot > b.slot); }
+/* Orders hits by distance, ties by id (SPEC 7's rule, used for every ranking). */
+int store_hit_cmp(const vs_store *s, store_hit a, store_hit b)
+{
+    if (a.dist != b.dist) return a.dist < b.dist ? -1 : 1;
+    const store_rec *ra = &s->recs[a.slot], *rb = &s->recs[b.slot];
+    if (!ra->id || !rb->id) return (a.slot > b.slot) - (a.slot < b.slot);
+    size_t n = ra->id_len < rb->id_len ? ra->id_len : rb->id_len;
+    int d = memcmp(ra->id, rb->id, n);
+    if (d) return d;
+    return (ra->id_len > rb->id_len) - (ra->id_len < rb->id_len);
+}
+
+static _Thread_local const vs_store *tl_store;
+
+/* max-heap on (dist, id): the root is the worst kept hit */
+static bool worse(store_hit a, store_hit b) { return store_hit_cmp(tl_store, a, b) > 0; }
 
 static void sift_down(store_hit *h, uint32_t n, uint32_t i)
 {
@@ -210,6 +224,7 @@ uint32_t store_exact_search(const vs_store *s, const float *q, uint32_t k, const
                             uint64_t *visited)
 {
     if (!k || !s->vecs) return 0;
+    tl_store = s;
     float qi = 0;
     if (s->metric == VS_METRIC_COSINE) {
         float n = vs_norm(q, s->dim);

@@ -39,6 +39,11 @@ typedef struct store_rec {
     uint32_t meta_len;
 } store_rec;
 
+typedef struct store_hit {
+    uint32_t slot;
+    float dist;
+} store_hit;
+
 typedef struct vs_store {
     uint32_t dim; /* 0 until fixed by the first vector */
     vs_metric metric;
@@ -87,10 +92,8 @@ float store_distance(const vs_store *s, const float *q, float q_inv_norm, uint32
 float store_score(vs_metric metric, float dist);
 
 typedef bool (*store_accept_fn)(void *ctx, uint32_t slot);
-typedef struct store_hit {
-    uint32_t slot;
-    float dist;
-} store_hit;
+/* Orders hits by distance, ties by id. */
+int store_hit_cmp(const vs_store *s, store_hit a, store_hit b);
 /* Exact top-k over `slots` (or every slot when slots == NULL) that are LIVE and accepted.
  * Returns the count, ascending distance, ties by slot. */
 uint32_t store_exact_search(const vs_store *s, const float *q, uint32_t k, const uint32_t *slots,

@@ -172,6 +172,7 @@ static vs_err validate(vs_ticket_t *t, const vs_query_in *q, bool hybrid, uint32
     if (q->has_ef && (q->ef_raw < 1 || q->ef_raw > 10000))
         return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid ef %lld: must be between 1 and 10000", (long long)q->ef_raw);
     if (hybrid) {
+        if (!q->text_query) return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "missing field 'text_query'");
         if (q->has_alpha && !(q->alpha >= 0.0 && q->alpha <= 1.0))
             return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid alpha: must be between 0 and 1");
     }
