@@ -1,12 +1,14 @@
 /*
  * fmt.c - shortest round-trip decimal formatting (see fmt.h for the output rules).
  *
- * How: for a precision p (significant digits), printf's "%.*e" gives the correctly rounded p-digit
- * decimal of the value (glibc prints exact binary values correctly rounded). We take its digits
- * and decimal exponent, lay them out per fmt.h, and read the text back with strtof_l / strtod_l in
- * the "C" locale; p is the smallest precision whose text reads back to the same value. 9 digits
- * always suffice for a float and 17 for a double, so p is searched by bisection over [1, 9] /
- * [1, 17] (4-5 printf + strto* rounds instead of up to 17).
+ * How: printf's "%.*e" gives the correctly rounded decimal of the value (glibc prints exact
+ * binary values correctly rounded); we call it once for the max precision (9 digits always
+ * suffice for a float, 17 for a double) and derive each shorter p-digit rounding from those
+ * digits (round_to: exact except on a midpoint tail, where printf is asked again). A candidate is
+ * checked for reading back to the same value (reads_back: Clinger's exact fast path in double
+ * arithmetic when it applies, else strtof_l / strtod_l on the laid-out text in the "C" locale);
+ * p is the smallest precision that reads back, searched by bisection over [1, 9] / [1, 17]
+ * (one printf and 4-5 cheap checks instead of up to 17 printf + strto* rounds).
  *
  * Why bisection finds the smallest p: if the nearest p-digit decimal D_p reads back to x, the
  * nearest (p+1)-digit decimal D_{p+1} is at least as close to x (D_p is itself a (p+1)-digit
@@ -18,7 +20,7 @@
  *  1. The output is produced only from a digit string and an exponent that we lay out ourselves,
  *     so the printf locale's radix character never leaks into it, and it is always JSON syntax:
  *     -?(0|[1-9][0-9]*)(\.[0-9]+)?(e[+-][0-9]+)?
- *  2. The returned text is exactly the one verified by reading it back.
+ *  2. The returned text is the layout of exactly the digits verified to read back.
  *  3. Output length <= 25 characters (17 digits, sign, "0.00000" or "." + "e-324").
  *
  * Concurrency: the "C" locale_t used for reading back is created once (pthread_once) and then
@@ -31,6 +33,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,8 +55,8 @@ static double read_double(const char *s)
     return c_loc ? strtod_l(s, NULL, c_loc) : strtod(s, NULL);
 }
 
-/* The p significant digits of x > 0 (correctly rounded) into dig, trailing zeros removed, and the
- * decimal exponent of the first digit. Returns the digit count (>= 1). */
+/* The p significant digits of x > 0, correctly rounded by printf, into dig (trailing zeros
+ * removed) and the decimal exponent of the first digit. Returns the digit count (>= 1). */
 static int digits(double x, int p, char *dig, int *exp10)
 {
     char tmp[64];
@@ -63,6 +66,40 @@ static int digits(double x, int p, char *dig, int *exp10)
     for (; *q && *q != 'e'; q++)
         if (*q >= '0' && *q <= '9' && nd < 17) dig[nd++] = *q;
     *exp10 = *q == 'e' ? atoi(q + 1) : 0;
+    while (nd > 1 && dig[nd - 1] == '0') nd--;
+    return nd;
+}
+
+/* The p-digit rounding of x from its max_p-digit form full[] (exponent e), without printf.
+ * Rounding a rounded value twice differs from rounding once only when the first rounding lands
+ * exactly on a p-digit midpoint (the tail is 5 followed by zeros): then printf redoes it from x.
+ * (A midpoint strictly between x and full[] would be a closer max_p-digit value, so it cannot
+ * exist.) Returns the digit count like digits(). */
+static int round_to(double x, const char *full, int max_p, int e, int p, char *dig, int *exp10)
+{
+    if (p >= max_p) {
+        memcpy(dig, full, (size_t)max_p);
+        *exp10 = e;
+        int nd = max_p;
+        while (nd > 1 && dig[nd - 1] == '0') nd--;
+        return nd;
+    }
+    bool is_tie = full[p] == '5';
+    for (int i = p + 1; is_tie && i < max_p; i++) is_tie = full[i] == '0';
+    if (is_tie) return digits(x, p, dig, exp10);
+    memcpy(dig, full, (size_t)p);
+    *exp10 = e;
+    if (full[p] >= '5') { /* above the midpoint: a tie went to printf */
+        int i = p - 1;
+        while (i >= 0 && dig[i] == '9') dig[i--] = '0';
+        if (i >= 0) {
+            dig[i]++;
+        } else { /* 99..9 rounds up to 10..0 */
+            dig[0] = '1';
+            *exp10 = e + 1;
+        }
+    }
+    int nd = p;
     while (nd > 1 && dig[nd - 1] == '0') nd--;
     return nd;
 }
@@ -112,33 +149,59 @@ static int special(char *buf, double x)
     return 4;
 }
 
-/* Bisection over p in [1, max_p] for the smallest precision whose text reads back to x;
- * is_float picks the reader. Leaves that text in buf. */
+static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                       1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                       1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* Does the decimal dig[0..nd) x 10^(e - nd + 1) read back to a (> 0)? Clinger's fast path when
+ * the digits fit 53 bits and the power of ten is exact (one correctly rounded operation, so the
+ * double is exactly what strtod returns); for a float that double is rounded once more, which
+ * can only go wrong when it lands exactly on a float midpoint: then, and outside the fast path,
+ * the text is read back by strtof_l / strtod_l. */
+static bool reads_back(const char *dig, int nd, int e, bool is_float, double a)
+{
+    uint64_t m = 0;
+    for (int i = 0; i < nd; i++) m = m * 10 + (uint64_t)(dig[i] - '0');
+    int k = e - (nd - 1);
+    if (m < (1ull << 53) && k >= -22 && k <= 22) {
+        double r = k >= 0 ? (double)m * pow10_exact[k] : (double)m / pow10_exact[-k];
+        if (!is_float) return r == a;
+        float g = (float)r;
+        if ((double)g != r) {
+            float g2 = nextafterf(g, r > (double)g ? INFINITY : -INFINITY);
+            if (isfinite(g2) && r != ((double)g + (double)g2) / 2) return g == (float)a;
+        } else {
+            return g == (float)a;
+        }
+    }
+    char cand[VS_FMT_BUF];
+    layout(cand, false, dig, nd, e);
+    return is_float ? read_float(cand) == (float)a : read_double(cand) == a;
+}
+
+/* Bisection over p in [1, max_p] for the smallest precision whose digits read back to x;
+ * is_float picks the reader. Writes that text to buf. */
 static int shortest(char *buf, double x, bool is_float, int max_p)
 {
     pthread_once(&c_once, c_init);
-    bool is_neg = x < 0;
     double a = fabs(x);
-    char dig[17], cand[VS_FMT_BUF];
-    int lo = 1, hi = max_p, best_len = -1;
+    char full[17], dig[17], best[17];
+    int e_full, n_full = digits(a, max_p, full, &e_full);
+    memset(full + n_full, '0', (size_t)(max_p - n_full)); /* round_to wants all max_p digits */
+    memcpy(best, full, (size_t)n_full);
+    int lo = 1, hi = max_p, n_best = n_full, e_best = e_full; /* max_p digits always read back */
     while (lo <= hi) {
         int mid = (lo + hi) / 2, e;
-        int nd = digits(a, mid, dig, &e);
-        int len = layout(cand, is_neg, dig, nd, e);
-        bool ok = is_float ? read_float(cand) == (float)x : read_double(cand) == x;
-        if (ok) {
-            memcpy(buf, cand, (size_t)len + 1);
-            best_len = len;
+        int nd = round_to(a, full, max_p, e_full, mid, dig, &e);
+        if (reads_back(dig, nd, e, is_float, a)) {
+            memcpy(best, dig, (size_t)nd);
+            n_best = nd, e_best = e;
             hi = mid - 1;
         } else {
             lo = mid + 1;
         }
     }
-    if (best_len < 0) { /* unreachable: max_p digits always round-trip; keep the max_p text */
-        int e, nd = digits(a, max_p, dig, &e);
-        best_len = layout(buf, is_neg, dig, nd, e);
-    }
-    return best_len;
+    return layout(buf, x < 0, best, n_best, e_best);
 }
 
 int vs_fmt_float(char *buf, float f)

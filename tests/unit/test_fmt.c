@@ -3,7 +3,8 @@
  * 123456.789f, 0.3, 2.5, 10, 1e300, the plain/exponent boundaries 1e-6, 1e-7, 1e20, 1e21,
  * denormals, FLT_MAX/DBL_MAX, -0 -> "-0", NaN/Inf -> "null"); then a million random floats (random
  * bit patterns and values in [-1, 1]) and 200,000 random doubles: each output must be JSON number
- * syntax, read back to exactly the same bits, and have as few significant digits as the smallest
+ * syntax (plus a strided sweep over all float bit patterns), read back to exactly the same bits,
+ * and have as few significant digits as the smallest
  * precision found by a linear scan (which proves bisection finds the shortest form). The random
  * parts print their seed; rerun with FMT_SEED=<n>.
  */
@@ -126,6 +127,11 @@ static void test_fixed_values(void)
     EXPECT_F(0.15625f, "0.15625");
     EXPECT_F(100.0f, "100");
     EXPECT_F(123.0f, "123");
+    /* "33561890" lies exactly halfway between two floats (spacing 4) and reads back to the even
+     * one: the check must not trust a double rounded twice there */
+    EXPECT_F(33561888.0f, "33561890");
+    EXPECT_F(33561892.0f, "33561892");
+    EXPECT_F(33573852.0f, "33573852");
 
     EXPECT_D(0.3, "0.3");
     EXPECT_D(0.1, "0.1");
@@ -256,6 +262,14 @@ static void test_random(void)
             d = (double)(rnd() >> 11) / 9007199254740992.0 * 2.0 - 1.0;
         }
         check_double(d);
+    }
+    /* a sweep over every 16411th bit pattern: all binades, denormals included */
+    for (uint64_t bits = 1; bits < 0x7F800000u; bits += 16411) {
+        uint32_t u = (uint32_t)bits;
+        float f;
+        memcpy(&f, &u, 4);
+        check_float(f);
+        check_float(-f);
     }
     /* every power of ten and its neighbours, denormals included */
     for (int e = -45; e <= 38; e++) {
