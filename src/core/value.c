@@ -241,7 +241,8 @@ void vs_vb_free(vs_vbuilder *b) { vs_buf_free(&b->buf); }
 
 static void counted(vs_vbuilder *b)
 {
-    if (b->depth > 0) b->count[b->depth]++;
+    /* past the depth limit nothing is recorded: the build already failed (too_deep) */
+    if (b->depth > 0 && b->depth <= VS_VALUE_MAX_DEPTH) b->count[b->depth]++;
 }
 
 void vs_vb_null(vs_vbuilder *b)
