@@ -13,6 +13,7 @@
 #include "engine/ns_int.h"
 
 #include "core/collection.h"
+#include "storage/file.h"
 #include "util/crc32c.h"
 #include "util/log.h"
 
@@ -72,29 +73,12 @@ vs_err ns_meta_write(const char *dir, const vs_ns_meta *m, vs_status *st)
     char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
     json_decref(doc);
     if (!text) return vs_status_set(st, VS_ERR_NOMEM, "out of memory writing namespace.json");
-    char tmp[PATH_MAX + 32], path[PATH_MAX + 32];
-    snprintf(tmp, sizeof tmp, "%s/namespace.json.tmp", dir);
+    char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/namespace.json", dir);
-    vs_err rc = VS_OK;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     size_t len = strlen(text);
-    if (fd < 0 || write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || fsync(fd) != 0) {
-        int e = errno;
-        rc = vs_status_set(st, e == ENOSPC ? VS_ERR_NOSPACE : VS_ERR_IO, e == ENOSPC ? "No space left on device while writing %s" : "writing %s failed: %s", tmp, strerror(e));
-    }
-    if (fd >= 0) close(fd);
+    text[len] = '\0';
+    vs_err rc = vs_file_write_atomic(path, text, len, st);
     free(text);
-    if (rc == VS_OK && rename(tmp, path) != 0)
-        rc = vs_status_set(st, VS_ERR_IO, "rename(%s) failed: %s", path, strerror(errno));
-    if (rc == VS_OK) {
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-    } else {
-        unlink(tmp);
-    }
     return rc;
 }
 
