@@ -133,7 +133,11 @@ static vs_err load_one(vs_catalog_t *c, const char *name, vs_status *st)
     rc = insert(c, ns, st);
     pthread_mutex_unlock(&c->mu);
     if (rc != VS_OK) ns_close(ns, false);
-    else vs_log_info("namespace=%s loaded records=%llu", name, (unsigned long long)0);
+    else {
+        coll_stats cs;
+        coll_get_stats(ns_coll(ns), &cs);
+        vs_log_info("namespace=%s loaded records=%llu", name, (unsigned long long)(cs.live + cs.soft));
+    }
     return rc;
 }
 
