@@ -106,7 +106,7 @@ static bool start_listeners(const srv_config *cfg, vs_service_t *svc, listeners 
 {
     char addr[300];
     vs_status st;
-    (void)svc, (void)st, (void)l, (void)announce; /* unused in a build without the adapters */
+    (void)svc, (void)st, (void)l, (void)announce, (void)port_taken; /* unused without adapters */
     if (cfg->http_enabled) {
         addr_str(cfg->host, cfg->http_port, addr, sizeof addr);
 #ifdef VS_HAVE_HTTP
