@@ -17,7 +17,8 @@
  *   - txt_search tokenizes the query, counts each distinct known term's occurrences (qtf),
  *     accumulates qtf * IDF * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl)) per slot in
  *     doubles (term-at-a-time, into an open-addressing slot -> score table sized to the postings
- *     touched), then keeps the best `topn` accepted slots in a bounded heap (worst at the root).
+ *     touched, or a dense per-slot array when those postings cover a quarter of the slot range),
+ *     then keeps the best `topn` accepted slots in a bounded heap (worst at the root).
  *     Ranking uses the float score that is returned, ties by slot, so the output order is exactly
  *     "float score descending, slot ascending".
  *
@@ -370,27 +371,62 @@ void txt_remove(txt_index_t *t, uint32_t slot)
 
 /* ---- search ---- */
 
-/* Score accumulator: open addressing, linear probing, slot TXT_NONE = empty. */
+/* Score accumulator. Hash mode: open addressing, linear probing, key TXT_NONE = empty, sized
+ * to twice the postings touched. Dense mode (when the postings touched are at least a quarter of
+ * the slot range): vals indexed by slot, 0 = untouched (every contribution is > 0). */
 typedef struct acc_tab {
     uint32_t *keys;
     double *vals;
-    size_t mask;
+    size_t cap, mask;
+    bool is_dense;
 } acc_tab;
 
-static size_t acc_home(const acc_tab *a, uint32_t slot)
+static bool acc_init(acc_tab *a, size_t sum_df, uint32_t cap_docs)
 {
-    return (size_t)(((uint64_t)slot * 0x9E3779B97F4A7C15ull) >> 32) & a->mask;
+    memset(a, 0, sizeof *a);
+    if ((size_t)cap_docs <= 4 * sum_df) {
+        a->is_dense = true;
+        a->cap = cap_docs;
+        a->vals = vs_calloc(cap_docs, sizeof *a->vals);
+        return a->vals != NULL;
+    }
+    size_t cap = 16;
+    while (cap < 2 * sum_df) cap *= 2;
+    a->cap = cap, a->mask = cap - 1;
+    a->keys = vs_malloc(cap * sizeof *a->keys);
+    a->vals = vs_malloc(cap * sizeof *a->vals);
+    if (!a->keys || !a->vals) return false;
+    memset(a->keys, 0xFF, cap * sizeof *a->keys);
+    return true;
+}
+
+static void acc_free(acc_tab *a)
+{
+    vs_free(a->keys), vs_free(a->vals);
 }
 
 static void acc_add(acc_tab *a, uint32_t slot, double v)
 {
-    size_t i = acc_home(a, slot);
+    if (a->is_dense) {
+        a->vals[slot] += v;
+        return;
+    }
+    size_t i = (size_t)(((uint64_t)slot * 0x9E3779B97F4A7C15ull) >> 32) & a->mask;
     while (a->keys[i] != slot && a->keys[i] != TXT_NONE) i = (i + 1) & a->mask;
     if (a->keys[i] == TXT_NONE) {
         a->keys[i] = slot;
         a->vals[i] = 0;
     }
     a->vals[i] += v;
+}
+
+/* Entry i of the table: false if empty, else its slot and score. */
+static bool acc_entry(const acc_tab *a, size_t i, uint32_t *slot, double *v)
+{
+    if (a->is_dense ? a->vals[i] == 0 : a->keys[i] == TXT_NONE) return false;
+    *slot = a->is_dense ? (uint32_t)i : a->keys[i];
+    *v = a->vals[i];
+    return true;
 }
 
 /* h ranks below g: lower score, or the same score and a higher slot. */
@@ -443,35 +479,35 @@ size_t txt_search(const txt_index_t *t, const char *query, size_t qlen, txt_acce
     size_t sum_df = 0;
     for (size_t i = 0; i < l.n; i++)
         if (i == 0 || l.ids[i] != l.ids[i - 1]) sum_df += t->terms[l.ids[i]].n_post;
-    size_t cap = 16;
-    while (cap < 2 * sum_df) cap *= 2;
-    acc_tab a = {vs_malloc(cap * sizeof *a.keys), vs_malloc(cap * sizeof *a.vals), cap - 1};
-    if (!a.keys || !a.vals) {
-        vs_free(a.keys), vs_free(a.vals), vs_free(l.ids);
+    acc_tab a;
+    if (!acc_init(&a, sum_df, t->cap_docs)) {
+        acc_free(&a), vs_free(l.ids);
         return 0;
     }
-    memset(a.keys, 0xFF, cap * sizeof *a.keys);
 
+    /* tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl)) with the per-query constants hoisted */
     const double k1 = TXT_BM25_K1, b = TXT_BM25_B, N = t->n_docs;
-    const double avgdl = (double)t->total_len / N;
+    const double avgdl = (double)t->total_len / N, norm0 = k1 * (1.0 - b), norm1 = k1 * b / avgdl;
     for (size_t i = 0; i < l.n;) {
         size_t j = i;
         while (j < l.n && l.ids[j] == l.ids[i]) j++;
         const txt_term *tm = &t->terms[l.ids[i]];
         double n = tm->n_post;
-        double w = (double)(j - i) * log(1.0 + (N - n + 0.5) / (n + 0.5)); /* qtf * IDF */
+        double w =
+            (double)(j - i) * log(1.0 + (N - n + 0.5) / (n + 0.5)) * (k1 + 1.0); /* qtf * IDF */
         for (uint32_t p = 0; p < tm->n_post; p++) {
             double tf = tm->post[p].tf, dl = t->docs[tm->post[p].slot].len;
-            acc_add(&a, tm->post[p].slot,
-                    w * tf * (k1 + 1.0) / (tf + k1 * (1.0 - b + b * dl / avgdl)));
+            acc_add(&a, tm->post[p].slot, w * tf / (tf + norm0 + norm1 * dl));
         }
         i = j;
     }
 
     size_t n_out = 0;
-    for (size_t i = 0; i < cap; i++) {
-        if (a.keys[i] == TXT_NONE) continue;
-        txt_hit h = {a.keys[i], (float)a.vals[i]};
+    for (size_t i = 0; i < a.cap; i++) {
+        uint32_t slot;
+        double v;
+        if (!acc_entry(&a, i, &slot, &v)) continue;
+        txt_hit h = {slot, (float)v};
         if (!(h.score > 0)) continue;
         if (n_out == topn && !worse(out[0], h)) continue;
         if (accept && !accept(ctx, h.slot)) continue;
@@ -484,7 +520,7 @@ size_t txt_search(const txt_index_t *t, const char *query, size_t qlen, txt_acce
         }
     }
     qsort(out, n_out, sizeof *out, cmp_best_first);
-    vs_free(a.keys), vs_free(a.vals), vs_free(l.ids);
+    acc_free(&a), vs_free(l.ids);
     return n_out;
 }
 
