@@ -61,13 +61,27 @@ static void remove_tree(const char *dir)
     rmdir(dir);
 }
 
+/* mkdir -p: the db path and any missing parents (SPEC 1: "created if missing"). */
+static int mkdir_parents(const char *path)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s", path);
+    for (char *q = p + 1; *q; q++) {
+        if (*q != '/') continue;
+        *q = '\0';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) return -1;
+        *q = '/';
+    }
+    return mkdir(p, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 vs_err cat_open(const vs_catalog_config *cfg, vs_catalog_t **out, vs_status *st)
 {
     struct stat sb;
     if (stat(cfg->db_path, &sb) == 0) {
         if (!S_ISDIR(sb.st_mode))
             return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "database path '%s' is not a directory", cfg->db_path);
-    } else if (mkdir(cfg->db_path, 0755) != 0) {
+    } else if (mkdir_parents(cfg->db_path) != 0) {
         return vs_status_set(st, VS_ERR_IO, "cannot create database directory '%s': %s", cfg->db_path, strerror(errno));
     }
     if (access(cfg->db_path, R_OK | W_OK | X_OK) != 0)
