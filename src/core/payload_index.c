@@ -12,7 +12,10 @@
  *            KW_INLINE_MAX bytes (payload = the bytes), 'H' a longer string (payload = 64-bit hash
  *            + length: a collision only merges two lists, still a superset), 'T' / 'F' booleans,
  *            'N' null (array elements only: for CONTAINS null). A list of one slot is stored
- *            inline (no allocation): most values of an id-like field are unique.
+ *            inline (no allocation): most values of an id-like field are unique; up to
+ *            KW_FLAT_MAX slots it is one sorted array; longer, a chunked sorted set (chunks of
+ *            BIG_CHUNK_MAX), so an upsert or delete of one slot in a list of millions moves one
+ *            chunk, not megabytes.
  *   numbers  per path, a chunked sorted array of (value, slot) keys ordered by value then slot: a
  *            directory of chunks of at most NUM_CHUNK_MAX keys (a B+-tree of height 2). Insert
  *            and remove are O(log n + NUM_CHUNK_MAX); a range is found with two binary searches
@@ -356,6 +359,156 @@ static size_t num_range(const numtree *t, const range *r, slotvec *out)
     return total;
 }
 
+/* ---- big keyword lists: a chunked sorted set of slots ---- */
+
+/* A keyword list longer than KW_FLAT_MAX moves to chunks of at most BIG_CHUNK_MAX slots, so an
+ * insert or delete in the middle of a list of a million slots moves at most one chunk, not 4 MB. */
+#define KW_FLAT_MAX   1024
+#define BIG_CHUNK_MAX 512
+
+typedef struct u32chunk {
+    uint32_t n;
+    uint32_t s[BIG_CHUNK_MAX];
+} u32chunk;
+
+typedef struct bigset {
+    u32chunk **chunks;
+    uint32_t n_chunks, cap_chunks;
+} bigset;
+
+/* First chunk whose last slot >= slot (n_chunks if none). */
+static uint32_t big_find(const bigset *b, uint32_t slot)
+{
+    uint32_t lo = 0, hi = b->n_chunks;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (b->chunks[mid]->s[b->chunks[mid]->n - 1] < slot)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static uint32_t u32_lower(const uint32_t *s, uint32_t n, uint32_t slot)
+{
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (s[mid] < slot)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static bool big_dir_insert(bigset *b, uint32_t at, u32chunk *c, size_t *heap)
+{
+    if (b->n_chunks == b->cap_chunks) {
+        uint32_t cap = b->cap_chunks ? b->cap_chunks * 2 : 4;
+        u32chunk **d = vs_realloc(b->chunks, cap * sizeof *d);
+        if (!d) return false;
+        *heap += (size_t)(cap - b->cap_chunks) * sizeof *d;
+        b->chunks = d;
+        b->cap_chunks = cap;
+    }
+    memmove(b->chunks + at + 1, b->chunks + at, (b->n_chunks - at) * sizeof *b->chunks);
+    b->chunks[at] = c;
+    b->n_chunks++;
+    return true;
+}
+
+static void big_free(bigset *b, size_t *heap)
+{
+    if (!b) return;
+    for (uint32_t i = 0; i < b->n_chunks; i++) vs_free(b->chunks[i]);
+    *heap -= (size_t)b->n_chunks * sizeof(u32chunk) + (size_t)b->cap_chunks * sizeof *b->chunks +
+             sizeof *b;
+    vs_free(b->chunks);
+    vs_free(b);
+}
+
+/* A bigset holding the sorted slots s[0..n) in half-full chunks; NULL on out of memory. */
+static bigset *big_from(const uint32_t *s, uint32_t n, size_t *heap)
+{
+    bigset *b = vs_calloc(1, sizeof *b);
+    if (!b) return NULL;
+    *heap += sizeof *b;
+    for (uint32_t i = 0; i < n; i += BIG_CHUNK_MAX / 2) {
+        u32chunk *c = vs_malloc(sizeof *c);
+        if (!c || !big_dir_insert(b, b->n_chunks, c, heap)) {
+            vs_free(c);
+            big_free(b, heap);
+            return NULL;
+        }
+        *heap += sizeof *c;
+        c->n = n - i < BIG_CHUNK_MAX / 2 ? n - i : BIG_CHUNK_MAX / 2;
+        memcpy(c->s, s + i, c->n * sizeof *s);
+    }
+    return b;
+}
+
+static bool big_insert(bigset *b, uint32_t slot, size_t *heap)
+{
+    uint32_t ci = big_find(b, slot);
+    if (ci == b->n_chunks) ci--; /* never empty: built from a full flat list */
+    u32chunk *c = b->chunks[ci];
+    uint32_t pos = u32_lower(c->s, c->n, slot);
+    if (pos < c->n && c->s[pos] == slot) return true;
+    if (c->n == BIG_CHUNK_MAX) {
+        u32chunk *r = vs_malloc(sizeof *r);
+        if (!r) return false;
+        if (!big_dir_insert(b, ci + 1, r, heap)) {
+            vs_free(r);
+            return false;
+        }
+        *heap += sizeof *r;
+        uint32_t half = BIG_CHUNK_MAX / 2;
+        r->n = c->n - half;
+        memcpy(r->s, c->s + half, r->n * sizeof *r->s);
+        c->n = half;
+        if (pos > half) c = r, pos -= half;
+    }
+    memmove(c->s + pos + 1, c->s + pos, (c->n - pos) * sizeof *c->s);
+    c->s[pos] = slot;
+    c->n++;
+    return true;
+}
+
+/* Removes slot; true if it was there. A chunk that empties is freed; two small neighbours merge. */
+static bool big_remove(bigset *b, uint32_t slot, size_t *heap)
+{
+    uint32_t ci = big_find(b, slot);
+    if (ci == b->n_chunks) return false;
+    u32chunk *c = b->chunks[ci];
+    uint32_t pos = u32_lower(c->s, c->n, slot);
+    if (pos >= c->n || c->s[pos] != slot) return false;
+    memmove(c->s + pos, c->s + pos + 1, (c->n - pos - 1) * sizeof *c->s);
+    c->n--;
+    u32chunk *r = ci + 1 < b->n_chunks ? b->chunks[ci + 1] : NULL;
+    if (c->n && !(r && c->n + r->n <= BIG_CHUNK_MAX / 2)) return true;
+    if (c->n) { /* merge c into r */
+        memmove(r->s + c->n, r->s, r->n * sizeof *r->s);
+        memcpy(r->s, c->s, c->n * sizeof *c->s);
+        r->n += c->n;
+    }
+    vs_free(c);
+    *heap -= sizeof *c;
+    memmove(b->chunks + ci, b->chunks + ci + 1, (b->n_chunks - ci - 1) * sizeof *b->chunks);
+    b->n_chunks--;
+    return true;
+}
+
+static bool big_contains(const bigset *b, uint32_t slot)
+{
+    uint32_t ci = big_find(b, slot);
+    if (ci == b->n_chunks) return false;
+    const u32chunk *c = b->chunks[ci];
+    uint32_t pos = u32_lower(c->s, c->n, slot);
+    return pos < c->n && c->s[pos] == slot;
+}
+
 /* ---- the index ---- */
 
 typedef struct pidx_path {
@@ -366,13 +519,16 @@ typedef struct pidx_path {
     numtree num;
 } pidx_path;
 
+#define KW_BIG UINT32_MAX /* kw_entry.cap of a list held in a bigset */
+
 typedef struct kw_entry {
     uint8_t *key; /* NULL when free */
     uint32_t key_len;
-    uint32_t n, cap; /* cap 0: the one slot is inline */
+    uint32_t n, cap; /* cap 0: the one slot is inline; KW_BIG: u.big */
     union {
         uint32_t one;    /* n == 1 and cap == 0; next free entry when key is NULL */
-        uint32_t *slots; /* cap > 0 */
+        uint32_t *slots; /* 0 < cap <= KW_FLAT_MAX */
+        bigset *big;     /* cap == KW_BIG */
     } u;
 } kw_entry;
 
@@ -386,9 +542,21 @@ struct pidx {
     size_t heap; /* bytes of keys, slot lists, chunks and chunk directories */
 };
 
-static const uint32_t *kw_slots(const kw_entry *k)
+/* The flat slots of a list that is not big. */
+static const uint32_t *kw_flat(const kw_entry *k)
 {
     return k->cap ? k->u.slots : &k->u.one;
+}
+
+/* Appends the list's slots (sorted) to out. */
+static void kw_append(const kw_entry *k, slotvec *out)
+{
+    if (k->cap != KW_BIG) {
+        sv_append(out, kw_flat(k), k->n);
+        return;
+    }
+    for (uint32_t i = 0; i < k->u.big->n_chunks; i++)
+        sv_append(out, k->u.big->chunks[i]->s, k->u.big->chunks[i]->n);
 }
 
 pidx_t *pidx_create(void)
@@ -412,7 +580,10 @@ void pidx_destroy(pidx_t *p)
     for (uint32_t i = 0; i < p->n_kws; i++) {
         if (!p->kws[i].key) continue;
         vs_free(p->kws[i].key);
-        if (p->kws[i].cap) vs_free(p->kws[i].u.slots);
+        if (p->kws[i].cap == KW_BIG)
+            big_free(p->kws[i].u.big, &p->heap);
+        else if (p->kws[i].cap)
+            vs_free(p->kws[i].u.slots);
     }
     vs_free(p->paths);
     vs_free(p->kws);
@@ -518,16 +689,29 @@ static bool kw_add(pidx_t *p, const uint8_t *key, size_t len, uint32_t slot)
         return true;
     }
     kw_entry *k = &p->kws[id];
-    const uint32_t *s = kw_slots(k);
-    uint32_t lo = 0, hi = k->n;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (s[mid] < slot)
-            lo = mid + 1;
-        else
-            hi = mid;
+    if (k->cap == KW_BIG) {
+        if (big_contains(k->u.big, slot)) return true;
+        if (!big_insert(k->u.big, slot, &p->heap)) return false;
+        k->n++;
+        return true;
     }
+    const uint32_t *s = kw_flat(k);
+    uint32_t lo = u32_lower(s, k->n, slot);
     if (lo < k->n && s[lo] == slot) return true;
+    if (k->n == KW_FLAT_MAX) { /* grow up into a bigset */
+        bigset *b = big_from(k->u.slots, k->n, &p->heap);
+        if (!b) return false;
+        if (!big_insert(b, slot, &p->heap)) {
+            big_free(b, &p->heap);
+            return false;
+        }
+        p->heap -= (size_t)k->cap * sizeof(uint32_t);
+        vs_free(k->u.slots);
+        k->u.big = b;
+        k->cap = KW_BIG;
+        k->n++;
+        return true;
+    }
     if (k->n + 1 > k->cap) {
         uint32_t cap = k->cap ? k->cap * 2 : 4;
         uint32_t *d = k->cap ? vs_realloc(k->u.slots, cap * sizeof *d) : vs_malloc(cap * sizeof *d);
@@ -548,23 +732,22 @@ static void kw_del(pidx_t *p, const uint8_t *key, size_t len, uint32_t slot)
     uint32_t id;
     if (!vs_hmap_get(&p->kw_map, (const char *)key, len, &id)) return;
     kw_entry *k = &p->kws[id];
-    uint32_t *s = k->cap ? k->u.slots : &k->u.one;
-    uint32_t lo = 0, hi = k->n;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (s[mid] < slot)
-            lo = mid + 1;
-        else
-            hi = mid;
+    if (k->cap == KW_BIG) {
+        if (!big_remove(k->u.big, slot, &p->heap)) return;
+    } else {
+        uint32_t *s = k->cap ? k->u.slots : &k->u.one;
+        uint32_t lo = u32_lower(s, k->n, slot);
+        if (lo >= k->n || s[lo] != slot) return;
+        memmove(s + lo, s + lo + 1, (k->n - lo - 1) * sizeof(uint32_t));
     }
-    if (lo >= k->n || s[lo] != slot) return;
-    memmove(s + lo, s + lo + 1, (k->n - lo - 1) * sizeof(uint32_t));
     k->n--;
     if (k->n) return;
     vs_hmap_del(&p->kw_map, (const char *)k->key, k->key_len);
     p->heap -= k->key_len;
     vs_free(k->key);
-    if (k->cap) {
+    if (k->cap == KW_BIG) {
+        big_free(k->u.big, &p->heap);
+    } else if (k->cap) {
         p->heap -= (size_t)k->cap * sizeof(uint32_t);
         vs_free(k->u.slots);
     }
@@ -869,7 +1052,7 @@ static size_t lit_set(const pidx_t *p, uint32_t path, const flt_lit *l, slotvec 
     }
     const kw_entry *k = kw_find(p, path, l, oom);
     if (!k) return 0;
-    if (out) sv_append(out, kw_slots(k), k->n);
+    if (out) kw_append(k, out);
     return k->n;
 }
 
@@ -993,11 +1176,55 @@ static int u32_cmp(const void *a, const void *b)
 static void sort_unique(slotvec *sv)
 {
     if (sv->n < 2) return;
+    size_t i = 1;
+    while (i < sv->n && sv->v[i - 1] < sv->v[i]) i++;
+    if (i == sv->n) return; /* one keyword list: already sorted and unique */
     qsort(sv->v, sv->n, sizeof *sv->v, u32_cmp);
     size_t k = 1;
     for (size_t i = 1; i < sv->n; i++)
         if (sv->v[i] != sv->v[k - 1]) sv->v[k++] = sv->v[i];
     sv->n = k;
+}
+
+/* The keyword list that alone answers n (= string / bool, CONTAINS of a keyword), or NULL. */
+static const kw_entry *single_kw(const pidx_t *p, const flt_node *n, bool *oom)
+{
+    const flt_lit *l = n->n_lits ? &n->lits[0] : NULL;
+    bool eq = n->kind == FLT_CMP && n->op == FLT_EQ;
+    if (!l || !(eq || n->kind == FLT_CONTAINS) || l->type == FLT_LIT_NUMBER) return NULL;
+    if (n->kind == FLT_CMP && l->type == FLT_LIT_NULL) return NULL;
+    if (pred_kind(p, n) != B_SET) return NULL;
+    uint32_t path;
+    if (!node_path(p, n, &path, oom)) return NULL;
+    return kw_find(p, path, l, oom);
+}
+
+/* Keeps the slots of a (sorted) found in the keyword list: a forward walk with binary searches,
+ * O(|a| log chunk + chunks). */
+static void keep_in(slotvec *a, const kw_entry *kw)
+{
+    size_t k = 0;
+    if (kw->cap != KW_BIG) {
+        const uint32_t *s = kw_flat(kw);
+        uint32_t from = 0;
+        for (size_t i = 0; i < a->n; i++) {
+            from += u32_lower(s + from, kw->n - from, a->v[i]);
+            if (from < kw->n && s[from] == a->v[i]) a->v[k++] = a->v[i];
+        }
+        a->n = k;
+        return;
+    }
+    /* both sorted: walk the chunks forward, binary search inside the current one */
+    const bigset *b = kw->u.big;
+    uint32_t ci = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        while (ci < b->n_chunks && b->chunks[ci]->s[b->chunks[ci]->n - 1] < a->v[i]) ci++;
+        if (ci == b->n_chunks) break;
+        const u32chunk *c = b->chunks[ci];
+        uint32_t pos = u32_lower(c->s, c->n, a->v[i]);
+        if (pos < c->n && c->s[pos] == a->v[i]) a->v[k++] = a->v[i];
+    }
+    a->n = k;
 }
 
 /* a := a ∩ b (both sorted, unique). */
@@ -1027,9 +1254,19 @@ static bool cands(const pidx_t *p, const flt_node *n, size_t max, slotvec *out)
             if (estimate(p, k, &e) && (!best || e < best_est)) best = k, best_est = e;
         }
         if (!best || best_est > max || !cands(p, best, max, out)) return false;
+        /* narrow by the other bounded children where that is cheap: a keyword list by binary
+         * search, anything else when it is at most 4x the current set (else the caller's
+         * flt_eval does the rest) */
         for (const flt_node *k = n->kids; k && out->n; k = k->next) {
             size_t e;
-            if (k == best || !estimate(p, k, &e) || e > max) continue;
+            if (k == best || !estimate(p, k, &e)) continue;
+            bool oom = false;
+            const kw_entry *kw = single_kw(p, k, &oom);
+            if (kw) {
+                keep_in(out, kw);
+                continue;
+            }
+            if (e > max || e > 4 * out->n) continue;
             slotvec other = {0};
             if (cands(p, k, max, &other)) intersect(out, &other);
             vs_free(other.v);

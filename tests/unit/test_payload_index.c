@@ -7,7 +7,8 @@
  *      objects, long strings, missing fields) under random upserts and deletes, and random
  *      filters: candidates are always a sorted, duplicate-free superset of the flt_eval matches
  *      and the estimate an upper bound; removing everything leaves nothing behind;
- *   3. numeric chunks under heavy churn (splits, merges) against a brute-force count;
+ *   3. numeric chunks and chunked keyword lists under heavy churn (splits, merges) against
+ *      brute-force counts, with AND / OR over them;
  *   4. an empty index is small; pidx_add under allocation failure is all-or-nothing.
  * Random parts print their seed; rerun with PIDX_SEED=<n>.
  */
@@ -461,56 +462,88 @@ static void test_random(uint64_t seed)
     pidx_destroy(p);
 }
 
-/* ---- 3. numeric chunks under churn ---- */
+/* ---- 3. numeric chunks and big keyword lists under churn ---- */
 
-static void test_numeric_churn(void)
+static uint8_t *vk_record(double v, int k, size_t *len)
+{
+    static const char *const ks[] = {"a", "b", "c"};
+    vs_vbuilder b;
+    vs_vb_init(&b);
+    vs_vb_begin_object(&b);
+    vs_vb_key(&b, "v", 1), vs_vb_number(&b, v);
+    vs_vb_key(&b, "k", 1), vs_vb_string(&b, ks[k], 1);
+    vs_vb_end(&b);
+    bool td;
+    uint8_t *m = vs_vb_finish(&b, len, &td);
+    ASSERT(m != NULL);
+    return m;
+}
+
+static void test_churn(void)
 {
     pidx_t *p = pidx_create();
     enum { N = 20000 };
     static double val[N];
+    static int kv[N];
     static bool live[N];
     vs_status st;
-    uint8_t buf[64];
-    for (int round = 0; round < 3; round++) {
+    char f[128];
+    for (int round = 0; round < 4; round++) {
         for (int k = 0; k < N; k++) {
             uint32_t s = pick(N);
-            /* encode {"v": val} by hand through the builder */
-            vs_vbuilder b;
+            size_t l;
             if (live[s]) {
-                vs_vb_init(&b), vs_vb_begin_object(&b), vs_vb_key(&b, "v", 1);
-                vs_vb_number(&b, val[s]), vs_vb_end(&b);
-                size_t l;
-                bool td;
-                uint8_t *old = vs_vb_finish(&b, &l, &td);
+                uint8_t *old = vk_record(val[s], kv[s], &l);
                 pidx_remove(p, s, vs_value_of(old, l));
                 vs_free(old);
                 live[s] = false;
             }
-            if (round == 2 && pick(3)) continue; /* the last round shrinks: merges */
+            if (round >= 2 && pick(3)) continue; /* the last rounds shrink: merges */
             val[s] = (double)pick(500) / 4;      /* many duplicates */
-            vs_vb_init(&b), vs_vb_begin_object(&b), vs_vb_key(&b, "v", 1);
-            vs_vb_number(&b, val[s]), vs_vb_end(&b);
-            size_t l;
-            bool td;
-            uint8_t *m = vs_vb_finish(&b, &l, &td);
+            kv[s] = (int)pick(3);                /* ~6600 slots each: chunked keyword lists */
+            uint8_t *m = vk_record(val[s], kv[s], &l);
             ASSERT(pidx_add(p, s, vs_value_of(m, l), &st) == VS_OK);
             vs_free(m);
             live[s] = true;
         }
-        for (int q = 0; q < 200; q++) {
+        for (int q = 0; q < 100; q++) {
             double lo = (double)pick(520) / 4 - 2, hi = lo + (double)pick(100) / 4;
-            snprintf((char *)buf, sizeof buf, "v BETWEEN %.2f AND %.2f", lo, hi);
-            size_t want = 0;
-            for (int s = 0; s < N; s++) want += live[s] && val[s] >= lo && val[s] <= hi;
-            ASSERT_EQ_U(est(p, (char *)buf, N), want);
-            ASSERT_EQ_U(n_cands(p, (char *)buf, N), want);
-            snprintf((char *)buf, sizeof buf, "v > %.2f", lo);
-            want = 0;
-            for (int s = 0; s < N; s++) want += live[s] && val[s] > lo;
-            ASSERT_EQ_U(n_cands(p, (char *)buf, N), want);
+            int kk = (int)pick(3);
+            size_t want = 0, want_k = 0, want_and = 0, want_gt = 0;
+            for (int s = 0; s < N; s++) {
+                bool in = live[s] && val[s] >= lo && val[s] <= hi;
+                want += in;
+                want_k += live[s] && kv[s] == kk;
+                want_and += in && kv[s] == kk;
+                want_gt += live[s] && val[s] > lo;
+            }
+            snprintf(f, sizeof f, "v BETWEEN %.2f AND %.2f", lo, hi);
+            ASSERT_EQ_U(est(p, f, N), want);
+            ASSERT_EQ_U(n_cands(p, f, N), want);
+            snprintf(f, sizeof f, "v > %.2f", lo);
+            ASSERT_EQ_U(n_cands(p, f, N), want_gt);
+            snprintf(f, sizeof f, "k = '%c'", "abc"[kk]);
+            ASSERT_EQ_U(est(p, f, N), want_k);
+            ASSERT_EQ_U(n_cands(p, f, N), want_k);
+            /* AND: the range, narrowed by the chunked keyword list: exact */
+            snprintf(f, sizeof f, "v BETWEEN %.2f AND %.2f AND k = '%c'", lo, hi, "abc"[kk]);
+            ASSERT_EQ_U(n_cands(p, f, N), want_and);
+            snprintf(f, sizeof f, "k = '%c' OR k = '%c'", "abc"[kk], "abc"[(kk + 1) % 3]);
+            size_t want_or = 0;
+            for (int s = 0; s < N; s++)
+                want_or += live[s] && (kv[s] == kk || kv[s] == (kk + 1) % 3);
+            ASSERT_EQ_U(n_cands(p, f, N), want_or);
         }
     }
-    printf("numeric churn: %zu bytes for the survivors\n", pidx_memory_bytes(p));
+    printf("churn: %zu bytes for the survivors\n", pidx_memory_bytes(p));
+    for (int s = 0; s < N; s++) {
+        if (!live[s]) continue;
+        size_t l;
+        uint8_t *old = vk_record(val[s], kv[s], &l);
+        pidx_remove(p, (uint32_t)s, vs_value_of(old, l));
+        vs_free(old);
+    }
+    ASSERT_EQ_U(n_cands(p, "k IN ('a', 'b', 'c') OR v > -1", N), 0);
     pidx_destroy(p);
 }
 
@@ -551,6 +584,32 @@ static void test_empty_and_oom(void)
     vs_free(m);
     vs_free(m0);
     pidx_destroy(p);
+
+    /* the 1025th slot of a keyword list moves it into chunks: that step fails cleanly too */
+    p = pidx_create();
+    for (uint32_t s = 0; s < 1024; s++) {
+        m = vk_record(s, 0, &l);
+        ASSERT(pidx_add(p, s * 2, vs_value_of(m, l), &st) == VS_OK);
+        vs_free(m);
+    }
+    m = vk_record(5000, 0, &l);
+    n_fail = 0;
+    for (long k = 0;; k++) {
+        vs_alloc_fail_after(k);
+        vs_err rc = pidx_add(p, 777, vs_value_of(m, l), &st);
+        vs_alloc_fail_after(-1);
+        if (rc == VS_OK) break;
+        n_fail++;
+        ASSERT_EQ_U(n_cands(p, "k = 'a'", 5000), 1024);
+        ASSERT_EQ_U(n_cands(p, "v = 5000", 5000), 0);
+    }
+    ASSERT(n_fail >= 3);
+    ASSERT_EQ_U(n_cands(p, "k = 'a'", 5000), 1025);
+    ASSERT_EQ_U(n_cands(p, "k = 'a' AND v >= 5000", 5000), 1);
+    pidx_remove(p, 777, vs_value_of(m, l));
+    ASSERT_EQ_U(n_cands(p, "k = 'a'", 5000), 1024);
+    vs_free(m);
+    pidx_destroy(p);
 }
 
 int main(void)
@@ -561,7 +620,7 @@ int main(void)
     test_exact();
     test_random(seed);
     g_rng = seed ^ 0x5555;
-    test_numeric_churn();
+    test_churn();
     test_empty_and_oom();
     printf("test_payload_index: %d checks passed\n", g_checks);
     return 0;
