@@ -1,6 +1,8 @@
 #!/bin/sh
 # fuzz/run.sh SECONDS [target] - builds every libFuzzer target of fuzz/ (fuzz_<name>.c, its sources
-# listed one per line in fuzz_<name>.srcs, relative to the repo root) into build-fuzz/ with clang,
+# listed one per line in fuzz_<name>.srcs, relative to the repo root; a line starting with `-` is a
+# compiler/linker flag, one starting with `$ ` a command run in the repo root first, e.g. to
+# generate code into build-fuzz/) into build-fuzz/ with clang,
 # ASan and UBSan, then runs each (or only <target>, e.g. `filter` or `fuzz_filter`) for SECONDS
 # with -max_total_time. The committed seed corpus fuzz/corpus/<name>/ is read, never written:
 # new inputs go to build-fuzz/corpus/<name>/, crashes to build-fuzz/artifacts/<name>/.
@@ -24,15 +26,20 @@ for src in "$root"/fuzz/fuzz_*.c; do
     srcs=""
     if [ -f "$root/fuzz/$name.srcs" ]; then
         while IFS= read -r f; do
-            case "$f" in ''|'#'*) continue ;; esac
-            srcs="$srcs $root/$f"
+            case "$f" in
+            ''|'#'*) continue ;;
+            # "$ cmd": run in the repo root before the build (code generation into build-fuzz/)
+            '$ '*) (cd "$root" && sh -c "${f#\$ }") || { echo "FAIL: $f"; status=1; } ;;
+            -*) srcs="$srcs $f" ;; # a compiler/linker flag (-lfoo; -I paths relative to the root)
+            *) srcs="$srcs $root/$f" ;;
+            esac
         done < "$root/fuzz/$name.srcs"
     fi
     echo "== build $name"
     # shellcheck disable=SC2086
-    if ! $CC -g -O1 -std=gnu11 -D_GNU_SOURCE -fno-omit-frame-pointer \
+    if ! (cd "$root" && $CC -g -O1 -std=gnu11 -D_GNU_SOURCE -fno-omit-frame-pointer \
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-        -I"$root/include" -I"$root/src" "$src" $srcs -lm -pthread -o "$out/$name"; then
+        -I"$root/include" -I"$root/src" "$src" $srcs -lm -pthread -o "$out/$name"); then
         echo "FAIL: build of $name"
         status=1
         continue
