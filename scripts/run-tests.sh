@@ -88,7 +88,9 @@ for step in "${STEPS[@]}"; do
     ;;
   acceptance)
     if dir=$(acceptance_dir); then
-      run_step acceptance "$dir/run" --server "$BUILD/vecstore-server" --repo "$PWD"
+      # the suite runs the README's `make run ...` itself: no make state of ours may leak into it
+      run_step acceptance env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u BUILD -u TEST_BUILD \
+        "$dir/run" --server "$BUILD/vecstore-server" --repo "$PWD"
     else
       echo "run-tests: no acceptance suite (shared/acceptance is not part of the repo): skipped"
       record acceptance SKIP 0 "suite not found"

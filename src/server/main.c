@@ -7,13 +7,18 @@
  *   2. The log level is set; SIGTERM/SIGINT are blocked and SIGPIPE ignored before any thread is
  *      created, then the signal watcher thread starts (signals.h).
  *   3. svc_open (creates the db directory; failure -> exit 1 with the reason).
- *   4. The HTTP then the gRPC listener start; each prints `HTTP listening on HOST:PORT` /
- *      `gRPC listening on HOST:PORT` on stdout. A listener that cannot start (port in use) ->
- *      exit 1, the log line names the address and port.
+ *   4. The HTTP listener starts and prints `HTTP listening on HOST:PORT` on stdout; the gRPC
+ *      port is checked free (a bind probe). A listener that cannot start (port in use) -> exit 1,
+ *      the log line names the address and port.
  *   5. Without an API key a WARN line says the server is open to every client.
  *   6. svc_recover loads every namespace while /health answers and /ready says 503. Failure ->
  *      exit 1 with the service's message (file and offset). The catalog is not closed then, so a
  *      half-loaded namespace never writes a snapshot.
+ *   7. The gRPC listener starts and prints `gRPC listening on HOST:PORT`. It opens after
+ *      recovery on purpose: HTTP has /ready to say "recovering", while for a gRPC client
+ *      (--no-http deployments, whose readiness signal is the port itself) an accepting port means
+ *      every namespace is loaded and grpc.health.v1 answers SERVING. A port taken between the
+ *      probe of step 4 and now still exits 1.
  * Shutdown, on the first SIGTERM/SIGINT: svc_begin_shutdown (new data requests get 503), both
  * listeners stop accepting (quiesce), then are destroyed (in-flight requests finish), svc_close
  * waits up to 10 s for the last tickets and writes the snapshots; exit 0. A second signal during
@@ -102,7 +107,7 @@ static void announce(const char *proto, const srv_config *cfg, uint16_t port)
     fflush(stdout);
 }
 
-static bool start_listeners(const srv_config *cfg, vs_service_t *svc, listeners *l)
+static bool start_http(const srv_config *cfg, vs_service_t *svc, listeners *l)
 {
     char addr[300];
     vs_status st;
@@ -137,6 +142,14 @@ static bool start_listeners(const srv_config *cfg, vs_service_t *svc, listeners 
         return false;
 #endif
     }
+    return true;
+}
+
+static bool start_grpc(const srv_config *cfg, vs_service_t *svc, listeners *l)
+{
+    char addr[300];
+    vs_status st;
+    (void)svc, (void)st, (void)l; /* unused without the adapter */
     if (cfg->grpc_enabled) {
         addr_str(cfg->host, cfg->grpc_port, addr, sizeof addr);
 #ifdef VS_HAVE_GRPC
@@ -253,9 +266,19 @@ int main(int argc, char **argv)
 
     listeners lst;
     memset(&lst, 0, sizeof lst);
-    if (!start_listeners(&cfg, svc, &lst)) {
+    if (!start_http(&cfg, svc, &lst)) {
         stop_listeners(&lst);
         svc_close(svc, 0); /* nothing is loaded yet: no snapshot is written */
+        return 1;
+    }
+    /* gRPC opens after recovery (below); fail fast now if its port is taken. */
+    if (cfg.grpc_enabled && port_taken(cfg.host, cfg.grpc_port)) {
+        char addr[300];
+        addr_str(cfg.host, cfg.grpc_port, addr, sizeof addr);
+        vs_log_error("cannot start the gRPC server on %s (--grpc-port %u): address already in use",
+                     addr, (unsigned)cfg.grpc_port);
+        stop_listeners(&lst);
+        svc_close(svc, 0);
         return 1;
     }
     if (!cfg.api_key)
@@ -268,6 +291,11 @@ int main(int argc, char **argv)
         stop_listeners(&lst);
         fflush(stdout);
         _exit(1); /* deliberately no svc_close: a half-loaded namespace must not be snapshotted */
+    }
+    if (!start_grpc(&cfg, svc, &lst)) {
+        stop_listeners(&lst);
+        svc_close(svc, SRV_DRAIN_TIMEOUT_MS);
+        return 1;
     }
     vs_log_info("ready: every namespace is loaded db_path=%s", cfg.db_path);
 

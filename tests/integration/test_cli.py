@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """vecstore-server's command line (SPEC section 1) and logs (SPEC section 9), against the real binary.
 
 Pins: --help / -h / --version output; every invalid value -> exit status 2 with the exact one-line
@@ -7,7 +7,7 @@ db path, ports, switches and the log level; `HTTP listening on` / `gRPC listenin
 every stderr line in `timestamp LEVEL message` form; the open-server warning; SIGTERM and SIGINT
 -> exit status 0 with the data there after a restart.
 
-Run: python3 tests/integration/test_cli.py [-v] [--keep] [name-substring ...]
+Run: /usr/bin/python3 tests/integration/test_cli.py [-v] [--keep] [name-substring ...]
 (binary: $VECSTORE_SERVER, else build/vecstore-server).
 """
 
@@ -306,6 +306,36 @@ def test_no_grpc_and_no_http(t):
     expect(not h.tcp_connects(hp), "--no-http but port %d accepts" % hp)
     expect_eq(srv.stdout(), "gRPC listening on 127.0.0.1:%d\n" % srv.grpc_port, "stdout with --no-http")
     expect_eq(srv.stop(), 0, "exit status")
+
+
+def grpc_health(port, service=""):
+    """grpc.health.v1.Health/Check over a raw channel (no generated code) -> status number."""
+    try:
+        import grpc
+    except ImportError:
+        h.skip("python3-grpcio is not installed")
+    req = b"" if not service else b"\x0a" + bytes([len(service)]) + service.encode()
+    with grpc.insecure_channel("127.0.0.1:%d" % port) as ch:
+        fn = ch.unary_unary("/grpc.health.v1.Health/Check", request_serializer=lambda b: b,
+                            response_deserializer=lambda b: b)
+        resp = fn(req, timeout=10)
+    # the answer is one varint field 1 (status); absent = 0
+    return resp[1] if len(resp) >= 2 and resp[0] == 0x08 else 0
+
+
+def test_grpc_port_opens_after_recovery(t):
+    """With --no-http the gRPC port is the readiness signal: once it accepts, every namespace is
+    loaded and grpc.health.v1 answers SERVING (here after a SIGKILL, so the log is replayed)."""
+    srv = t.start()
+    recs = [{"id": "r%04d" % i, "vector": [float(i % 7), float(i % 11), 1.0]} for i in range(2000)]
+    srv.post("/v1/batch-upsert", {"records": recs}).expect(200, "batch-upsert")
+    srv.kill()
+    srv2 = t.start(http=False, db=srv.db)
+    expect_eq(grpc_health(srv2.grpc_port), 1, "grpc.health.v1 status as soon as the port accepts")
+    expect_eq(srv2.stdout(), "gRPC listening on 127.0.0.1:%d\n" % srv2.grpc_port, "stdout")
+    expect_eq(srv2.stop(), 0, "exit status")
+    srv3 = t.start(db=srv.db)
+    expect_eq(srv3.get("/v1/stats").expect(200, "stats").json().get("active_count"), 2000, "records after replay")
 
 
 def test_log_levels(t):
