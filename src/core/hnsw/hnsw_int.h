@@ -202,11 +202,15 @@ typedef struct hnsw_scratch {
     uint32_t qbuf_cap;
     hnsw_hit *work, *sel, *tmp; /* insert: sorted W, selected neighbours, shrink candidates */
     uint32_t work_cap;
+    hnsw_hit *plan; /* insert: the chosen neighbours of every level, m per level */
+    uint32_t plan_cap;
 } hnsw_scratch;
 
 /* This thread's scratch sized for g (visited set >= bound, heaps >= ef, links >= m0); NULL on
  * out of memory. Freed when the thread exits. */
 hnsw_scratch *hnsw_scratch_get(const hnsw_graph_t *g, uint32_t ef);
+/* Room for n planned neighbours (insert.c); false on out of memory. */
+bool hnsw_scratch_reserve_plan(hnsw_scratch *sc, uint32_t n);
 /* Normalises (COSINE) or copies q into sc->qbuf. */
 const float *hnsw_prepare_query(const hnsw_graph_t *g, hnsw_scratch *sc, const float *q);
 

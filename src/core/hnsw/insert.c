@@ -5,10 +5,10 @@
  * How: the new node claims its slot (CLAIMED flag), draws its level l (graph.c), allocates its
  * upper link block and turns READY. From the entry point it descends greedily to level l + 1,
  * then on each level lc = min(l, L) .. 0 it runs SEARCH-LAYER with ef_construction from the
- * previous level's result W, picks up to M neighbours from W with the heuristic (all of W when
- * it holds fewer than M), writes its own list, then adds itself to each chosen neighbour's list;
- * a full list (M above level 0, 2M on level 0) is shrunk with the same heuristic over its old
- * links plus the new node.
+ * previous level's result W and picks up to M neighbours from W with the heuristic (all of W
+ * when it holds fewer than M). Then, level 0 first and upwards, it writes its own list and adds
+ * itself to each chosen neighbour's list; a full list (M above level 0, 2M on level 0) is shrunk
+ * with the same heuristic over its old links plus the new node.
  *
  * Entry point (the two-lock pattern of pgvector's hnswbuild.c): every insert passes through
  * entry_wait_lock (lock + unlock at once, so it queues behind an insert waiting for exclusive
@@ -19,8 +19,9 @@
  * (about one in M^k at level k) serialise; searches never take these locks.
  *
  * Invariants:
- *   1. A node's own list on level lc is written before any other node links to it on lc, so a
- *      node reachable by a search always has its level, upper block and vector in place.
+ *   1. A node's own list on level lc is written before any other node links to it on lc, and its
+ *      lists on levels < lc before anyone links to it on lc: a node reachable by a search always
+ *      has its level, upper block, vector and the lists below in place.
  *   2. Every link on level lc points to a node whose level is >= lc; no self links, no
  *      duplicates (a node is added to a neighbour's list once, by its own insert).
  *   3. At most one node lock is held at a time (no lock order between nodes is needed).
@@ -82,30 +83,46 @@ static void add_link(const hnsw_graph_t *g, hnsw_scratch *sc, uint32_t nb, uint3
     hnsw_node_unlock(n);
 }
 
-/* Links the READY node `slot` (prepared vector q, level l) below the entry point e. */
+/* Links the READY node `slot` (prepared vector q, level l) below the entry point e. First the
+ * searches run top-down (each level's W seeds the next, as in Algorithm 1) and the chosen
+ * neighbours of every level are kept in sc->plan; then the links are written bottom-up, so when
+ * the node becomes reachable on a level, its lists on all lower levels are already in place and
+ * a search descending through it never lands on a node without level-0 links. */
 static void connect(const hnsw_graph_t *g, hnsw_scratch *sc, uint32_t slot, hnsw_node *node,
                     const float *q, uint32_t l, uint64_t e)
 {
-    uint32_t top = (uint32_t)(e >> 32), visited = 0;
+    uint32_t top = (uint32_t)(e >> 32), visited = 0, n_plan[HNSW_MAX_LEVEL + 1];
+    uint32_t lmax = l < top ? l : top;
     hnsw_hit ep = {(uint32_t)e, 0.0f};
     ep.dist = hnsw_qdist(g, q, ep.slot);
     if (top > l) ep = hnsw_greedy_descend(g, sc, q, ep, top, l, &visited);
     sc->work[0] = ep;
     uint32_t n_w = 1;
-    for (uint32_t lc = l < top ? l : top;; lc--) {
+    for (uint32_t lc = lmax;; lc--) {
         hnsw_search_layer(g, sc, q, sc->work, n_w, g->params.ef_construction, lc, NULL, &visited);
         n_w = hnsw_heap_drain_sorted(&sc->top, sc->work);
-        memcpy(sc->sel, sc->work, (size_t)n_w * sizeof *sc->sel);
-        uint32_t n_sel = n_w <= g->m ? n_w : select_heuristic(g, sc->sel, n_w, g->m);
+        hnsw_hit *sel = sc->plan + (size_t)lc * g->m;
+        uint32_t n = n_w < g->m ? n_w : g->m;
+        if (n_w <= g->m)
+            memcpy(sel, sc->work, (size_t)n_w * sizeof *sel);
+        else {
+            memcpy(sc->sel, sc->work, (size_t)n_w * sizeof *sc->sel);
+            n = select_heuristic(g, sc->sel, n_w, g->m);
+            memcpy(sel, sc->sel, (size_t)n * sizeof *sel);
+        }
+        n_plan[lc] = n;
+        if (lc == 0) break;
+    }
+    for (uint32_t lc = 0; lc <= lmax; lc++) {
+        const hnsw_hit *sel = sc->plan + (size_t)lc * g->m;
         uint32_t *cnt;
         hnsw_node_lock(node);
         uint32_t *ids = hnsw_links(g, node, lc, &cnt);
-        for (uint32_t i = 0; i < n_sel; i++) ids[i] = sc->sel[i].slot;
-        *cnt = n_sel;
+        for (uint32_t i = 0; i < n_plan[lc]; i++) ids[i] = sel[i].slot;
+        *cnt = n_plan[lc];
         hnsw_node_unlock(node);
-        for (uint32_t i = 0; i < n_sel; i++)
-            add_link(g, sc, sc->sel[i].slot, slot, sc->sel[i].dist, lc);
-        if (lc == 0) break;
+        for (uint32_t i = 0; i < n_plan[lc]; i++)
+            add_link(g, sc, sel[i].slot, slot, sel[i].dist, lc);
     }
 }
 
@@ -134,8 +151,9 @@ vs_err hnsw_insert(hnsw_graph_t *g, uint32_t slot, vs_status *st)
     uint32_t *upper = NULL;
     raise_bound(g, slot);
     hnsw_scratch *sc = hnsw_scratch_get(g, g->params.ef_construction);
-    if (sc && level > 0) upper = hnsw_upper_alloc(g, level);
-    if (!sc || (level > 0 && !upper)) {
+    bool ok = sc && hnsw_scratch_reserve_plan(sc, (level + 1) * g->m);
+    if (ok && level > 0) ok = (upper = hnsw_upper_alloc(g, level)) != NULL;
+    if (!ok) {
         atomic_fetch_and_explicit(&node->flags, (uint8_t)~NODE_CLAIMED, memory_order_release);
         return vs_status_set(st, VS_ERR_NOMEM, "out of memory inserting graph node %u", slot);
     }

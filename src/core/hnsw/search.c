@@ -36,7 +36,7 @@ static void scratch_free(void *p)
     vs_free(sc->tags);
     vs_free(sc->cand.a), vs_free(sc->top.a), vs_free(sc->acc.a);
     vs_free(sc->nbr), vs_free(sc->todo), vs_free(sc->qbuf);
-    vs_free(sc->work), vs_free(sc->sel), vs_free(sc->tmp);
+    vs_free(sc->work), vs_free(sc->sel), vs_free(sc->tmp), vs_free(sc->plan);
     vs_free(sc);
     tls_scratch = NULL;
 }
@@ -122,6 +122,14 @@ hnsw_scratch *hnsw_scratch_get(const hnsw_graph_t *g, uint32_t ef)
     return sc;
 }
 
+bool hnsw_scratch_reserve_plan(hnsw_scratch *sc, uint32_t n)
+{
+    if (sc->plan_cap >= n) return true;
+    if (!grow_hits(&sc->plan, n)) return false;
+    sc->plan_cap = n;
+    return true;
+}
+
 const float *hnsw_prepare_query(const hnsw_graph_t *g, hnsw_scratch *sc, const float *q)
 {
     if (g->metric != VS_METRIC_COSINE) return q;
@@ -171,6 +179,10 @@ void hnsw_search_layer(const hnsw_graph_t *g, hnsw_scratch *sc, const float *q, 
     uint16_t *tags = sc->tags;
     top->n = cand->n = 0;
     for (uint32_t i = 0; i < n_eps; i++) {
+        if (eps[i].slot >= sc->tags_cap) { /* a node inserted after the scratch was sized */
+            if (!grow_tags(sc, eps[i].slot + 1)) continue;
+            tags = sc->tags;
+        }
         if (tags[eps[i].slot] == ep) continue;
         tags[eps[i].slot] = ep;
         push_cand(sc, eps[i].slot, eps[i].dist);
