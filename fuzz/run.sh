@@ -29,7 +29,7 @@ for src in "$root"/fuzz/fuzz_*.c; do
             case "$f" in
             ''|'#'*) continue ;;
             # "$ cmd": run in the repo root before the build (code generation into build-fuzz/)
-            '$ '*) (cd "$root" && sh -c "${f#\$ }") || { echo "FAIL: $f"; status=1; } ;;
+            '$ '*) (cd "$root" && sh -c "${f#\$ }" </dev/null) || { echo "FAIL: $f"; status=1; } ;;
             -*) srcs="$srcs $f" ;; # a compiler/linker flag (-lfoo; -I paths relative to the root)
             *) srcs="$srcs $root/$f" ;;
             esac
