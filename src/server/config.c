@@ -596,12 +596,18 @@ void srv_config_help(FILE *f)
                          o->value_name ? o->value_name : "");
         fprintf(f, "%s%*s%s\n", left, n < 30 ? 30 - n : 1, "", o->help);
     }
-    fprintf(f, "\nEnvironment Variables:\n"
-               "  VECSTORE_<FLAG>             every long option, e.g. VECSTORE_HTTP_PORT=9090,\n"
-               "                              VECSTORE_NO_GRPC=1 (switches take true/false)\n"
-               "  DB_PATH                     Database path, as --db-path\n"
-               "  VECSTORE_API_KEY            Admin API key, as --api-key\n"
-               "  RUST_LOG, VECSTORE_LOG      Log level: error | warn | info | debug | trace;\n"
-               "                              `vecstore=trace` style accepted [default: info]\n"
-               "Precedence: flag > environment > default.\n");
+    fprintf(f,
+            "\nEnvironment Variables:\n"
+            "  VECSTORE_<FLAG>             every long option, e.g. VECSTORE_HTTP_PORT=9090,\n"
+            "                              VECSTORE_NO_GRPC=1 (switches take true/false)\n"
+            "  DB_PATH                     Database path, as --db-path\n"
+            "  VECSTORE_API_KEY            Admin API key, as --api-key\n"
+            "  RUST_LOG, VECSTORE_LOG      Log level: error | warn | info | debug | trace;\n"
+            "                              `vecstore=trace` style accepted [default: info]\n"
+            "Precedence: flag > environment > default.\n"
+            "\nSignals and exit status:\n"
+            "  SIGTERM / SIGINT stop accepting, let in-flight requests finish (up to 10 s), write\n"
+            "  snapshots and exit 0; a second signal during that exits at once with status 1.\n"
+            "  Status 1: start-up failure (port in use, data unreadable or corrupt);\n"
+            "  status 2: invalid option or value.\n");
 }
