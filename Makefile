@@ -15,7 +15,7 @@ build:
 	@ln -sf $(BUILD)/compile_commands.json compile_commands.json
 
 run: build
-	exec ./$(BUILD)/vecstore-server $(ARGS)
+	exec $(BUILD)/vecstore-server $(ARGS)
 
 test-build:
 	@cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DVS_SANITIZE=ON >/dev/null
