@@ -28,8 +28,14 @@ static uint8_t *g_meta[N_REC];
 static size_t g_len[N_REC];
 static pidx_t *g_pidx;
 
-static void str(vs_vbuilder *b, const char *s) { vs_vb_string(b, s, strlen(s)); }
-static void key(vs_vbuilder *b, const char *k) { vs_vb_key(b, k, strlen(k)); }
+static void str(vs_vbuilder *b, const char *s)
+{
+    vs_vb_string(b, s, strlen(s));
+}
+static void key(vs_vbuilder *b, const char *k)
+{
+    vs_vb_key(b, k, strlen(k));
+}
 
 static void build(int i, vs_vbuilder *b)
 {
@@ -58,7 +64,8 @@ static void build(int i, vs_vbuilder *b)
     vs_vb_begin_object(b);
     key(b, "name"), str(b, i % 2 ? "ann" : "bob");
     if (i % 3) key(b, "age"), vs_vb_number(b, 20 + i);
-    if (i == 5) key(b, "address"), vs_vb_begin_object(b), key(b, "city"), str(b, "Oslo"), vs_vb_end(b);
+    if (i == 5)
+        key(b, "address"), vs_vb_begin_object(b), key(b, "city"), str(b, "Oslo"), vs_vb_end(b);
     vs_vb_end(b);
     if (i == 2) key(b, "in"), vs_vb_number(b, 1);
     if (i == 3) key(b, "we\"ird"), vs_vb_number(b, 1);
@@ -123,7 +130,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > FLT_MAX_BYTES) abort();
     bool match[N_REC];
     size_t n_match = 0;
-    for (int i = 0; i < N_REC; i++) n_match += match[i] = flt_eval(e, vs_value_of(g_meta[i], g_len[i]));
+    for (int i = 0; i < N_REC; i++)
+        n_match += match[i] = flt_eval(e, vs_value_of(g_meta[i], g_len[i]));
     if (e) {
         if (pidx_estimate(g_pidx, e, N_REC) < n_match) abort();
         uint32_t *c = NULL;
