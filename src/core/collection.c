@@ -39,7 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EXACT_SMALL 1024 /* namespaces this small are searched exactly, without the graph */
+#define EXACT_SMALL           1024 /* namespaces this small are searched exactly, without the graph */
 #define HYBRID_MIN_CANDIDATES 100
 
 struct vs_coll {
@@ -51,9 +51,18 @@ struct vs_coll {
     txt_index_t *txt;    /* LIVE slots only */
 };
 
-static void rdlock(vs_coll_t *c) { pthread_rwlock_rdlock(&c->lock); }
-static void wrlock(vs_coll_t *c) { pthread_rwlock_wrlock(&c->lock); }
-static void unlock(vs_coll_t *c) { pthread_rwlock_unlock(&c->lock); }
+static void rdlock(vs_coll_t *c)
+{
+    pthread_rwlock_rdlock(&c->lock);
+}
+static void wrlock(vs_coll_t *c)
+{
+    pthread_rwlock_wrlock(&c->lock);
+}
+static void unlock(vs_coll_t *c)
+{
+    pthread_rwlock_unlock(&c->lock);
+}
 
 static hnsw_params graph_params(const coll_settings *s)
 {
@@ -95,9 +104,15 @@ void coll_destroy(vs_coll_t *c)
     vs_free(c);
 }
 
-const coll_settings *coll_get_settings(const vs_coll_t *c) { return &c->settings; }
+const coll_settings *coll_get_settings(const vs_coll_t *c)
+{
+    return &c->settings;
+}
 
-uint32_t coll_dim(const vs_coll_t *c) { return c->settings.dim ? c->settings.dim : c->store.dim; }
+uint32_t coll_dim(const vs_coll_t *c)
+{
+    return c->settings.dim ? c->settings.dim : c->store.dim;
+}
 
 uint64_t coll_record_bytes(const vs_coll_t *c, uint32_t dim, size_t id_len, size_t meta_len)
 {
@@ -133,7 +148,8 @@ vs_err coll_upsert(vs_coll_t *c, const coll_rec *recs, size_t n, uint32_t dim, v
 {
     if (!n) return VS_OK;
     if (coll_dim(c) && dim != coll_dim(c))
-        return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Dimension mismatch: expected %u, got %u", coll_dim(c), dim);
+        return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Dimension mismatch: expected %u, got %u",
+                             coll_dim(c), dim);
     uint32_t *slots = vs_malloc(n * 2 * sizeof *slots);
     if (!slots) return vs_status_set(st, VS_ERR_NOMEM, "out of memory applying a batch");
     uint32_t *old = slots + n; /* UINT32_MAX = nothing replaced */
@@ -191,10 +207,12 @@ vs_err coll_upsert(vs_coll_t *c, const coll_rec *recs, size_t n, uint32_t dim, v
     return rc;
 }
 
-static vs_err find_current(vs_coll_t *c, const char *id, size_t id_len, uint32_t *slot, vs_status *st)
+static vs_err find_current(vs_coll_t *c, const char *id, size_t id_len, uint32_t *slot,
+                           vs_status *st)
 {
     if (!store_lookup(&c->store, id, id_len, slot))
-        return vs_status_set(st, VS_ERR_NOT_FOUND, "Vector '%.*s' not found", (int)(id_len > 200 ? 200 : id_len), id);
+        return vs_status_set(st, VS_ERR_NOT_FOUND, "Vector '%.*s' not found",
+                             (int)(id_len > 200 ? 200 : id_len), id);
     return VS_OK;
 }
 
@@ -234,14 +252,18 @@ vs_err coll_restore(vs_coll_t *c, const char *id, size_t id_len, vs_status *st)
     return rc;
 }
 
-bool coll_exists(vs_coll_t *c, const char *id, size_t id_len) { return coll_state_of(c, id, id_len) != 0; }
+bool coll_exists(vs_coll_t *c, const char *id, size_t id_len)
+{
+    return coll_state_of(c, id, id_len) != 0;
+}
 
 int coll_state_of(vs_coll_t *c, const char *id, size_t id_len)
 {
     rdlock(c);
     uint32_t slot;
     int s = 0;
-    if (store_lookup(&c->store, id, id_len, &slot)) s = store_state(&c->store, slot) == REC_SOFT ? REC_SOFT : REC_LIVE;
+    if (store_lookup(&c->store, id, id_len, &slot))
+        s = store_state(&c->store, slot) == REC_SOFT ? REC_SOFT : REC_LIVE;
     unlock(c);
     return s;
 }
@@ -302,7 +324,8 @@ static bool accept_filter_only(void *ctx, uint32_t slot)
     return !a->filter || flt_eval(a->filter, store_meta(a->store, slot));
 }
 
-/* The k nearest live records under the filter, by the planner in the file comment. Shared lock held. */
+/* The k nearest live records under the filter, by the planner in the file comment. Shared lock
+ * held. */
 static uint32_t vector_candidates(vs_coll_t *c, const float *q, uint32_t k, uint32_t ef,
                                   const flt_expr_t *filter, store_hit *out, const char **plan,
                                   uint64_t *visited)
@@ -315,15 +338,18 @@ static uint32_t vector_candidates(vs_coll_t *c, const float *q, uint32_t k, uint
     }
     if (s->n_slots <= EXACT_SMALL) {
         *plan = filter ? "exact_filtered" : "exact";
-        return store_exact_search(s, q, k, NULL, 0, filter ? accept_filter_only : NULL, &a, out, visited);
+        return store_exact_search(s, q, k, NULL, 0, filter ? accept_filter_only : NULL, &a, out,
+                                  visited);
     }
     if (filter) {
-        double budget = sqrt((double)(ef ? ef : c->settings.ef_search) * 2.0 * c->settings.m * (double)s->n_live);
+        double budget = sqrt((double)(ef ? ef : c->settings.ef_search) * 2.0 * c->settings.m *
+                             (double)s->n_live);
         size_t max = budget < 1024 ? 1024 : (size_t)budget;
         uint32_t *cand = NULL;
         size_t n_cand = 0;
         if (pidx_candidates(c->pidx, filter, max, &cand, &n_cand)) {
-            uint32_t n = store_exact_search(s, q, k, cand, n_cand, accept_filter_only, &a, out, visited);
+            uint32_t n =
+                store_exact_search(s, q, k, cand, n_cand, accept_filter_only, &a, out, visited);
             vs_free(cand);
             *plan = "exact_filtered";
             return n;
@@ -335,7 +361,8 @@ static uint32_t vector_candidates(vs_coll_t *c, const float *q, uint32_t k, uint
     bool need_accept = filter || s->n_soft || s->n_pending;
     uint32_t n = hnsw_search(c->graph, q, k, ef, need_accept ? accept_live : NULL, &a, hh, &hs);
     for (uint32_t i = 0; i < n; i++) out[i] = (store_hit){hh[i].slot, hh[i].dist};
-    /* the graph orders equal distances arbitrarily: ties by id, as everywhere (insertion sort, k small) */
+    /* the graph orders equal distances arbitrarily: ties by id, as everywhere (insertion sort, k
+     * small) */
     for (uint32_t i = 1; i < n; i++)
         for (uint32_t j = i; j > 0 && store_hit_cmp(s, out[j - 1], out[j]) > 0; j--) {
             store_hit t = out[j];
@@ -376,11 +403,13 @@ static void minmax(float *x, size_t n)
         if (x[i] < lo) lo = x[i];
         if (x[i] > hi) hi = x[i];
     }
-    for (size_t i = 0; i < n; i++) x[i] = hi == lo ? 1.0f : (float)(((double)x[i] - lo) / ((double)hi - lo));
+    for (size_t i = 0; i < n; i++)
+        x[i] = hi == lo ? 1.0f : (float)(((double)x[i] - lo) / ((double)hi - lo));
 }
 
 /* Hybrid fusion of SPEC 7. Returns fused hits sorted best first (caller frees). */
-static fused *hybrid(vs_coll_t *c, const coll_query *q, uint32_t *n_out, const char **plan, uint64_t *visited)
+static fused *hybrid(vs_coll_t *c, const coll_query *q, uint32_t *n_out, const char **plan,
+                     uint64_t *visited)
 {
     vs_store *s = &c->store;
     uint32_t want = q->k * 4 > HYBRID_MIN_CANDIDATES ? q->k * 4 : HYBRID_MIN_CANDIDATES;
@@ -393,9 +422,11 @@ static fused *hybrid(vs_coll_t *c, const coll_query *q, uint32_t *n_out, const c
         *n_out = 0;
         return NULL;
     }
-    uint32_t nv = vector_candidates(c, q->vec, want, q->ef > want ? q->ef : want, q->filter, vh, plan, visited);
+    uint32_t nv = vector_candidates(c, q->vec, want, q->ef > want ? q->ef : want, q->filter, vh,
+                                    plan, visited);
     accept_ctx a = {s, q->filter};
-    size_t nt = q->text_len ? txt_search(c->txt, q->text, q->text_len, accept_live, &a, want, th) : 0;
+    size_t nt =
+        q->text_len ? txt_search(c->txt, q->text, q->text_len, accept_live, &a, want, th) : 0;
     for (uint32_t i = 0; i < nv; i++) vs[i] = -vh[i].dist; /* similarity: higher is better */
     for (size_t i = 0; i < nt; i++) ts[i] = th[i].score;
     minmax(vs, nv);
@@ -410,7 +441,8 @@ static fused *hybrid(vs_coll_t *c, const coll_query *q, uint32_t *n_out, const c
         else
             f[n++] = (fused){th[i].slot, 0, ts[i], 0};
     }
-    for (uint32_t i = 0; i < n; i++) f[i].score = (float)(q->alpha * f[i].v + (1.0 - q->alpha) * f[i].t);
+    for (uint32_t i = 0; i < n; i++)
+        f[i].score = (float)(q->alpha * f[i].v + (1.0 - q->alpha) * f[i].t);
     pthread_mutex_lock(&sort_mu);
     sort_store = s;
     qsort(f, n, sizeof *f, fused_cmp);
@@ -421,8 +453,9 @@ static fused *hybrid(vs_coll_t *c, const coll_query *q, uint32_t *n_out, const c
 }
 
 /* Copies hits into one block owned by the result. Shared lock held. */
-static vs_err materialise(vs_coll_t *c, const coll_query *q, const uint32_t *slots, const float *score,
-                          const float *vscore, const float *tscore, uint32_t n, coll_result *out, vs_status *st)
+static vs_err materialise(vs_coll_t *c, const coll_query *q, const uint32_t *slots,
+                          const float *score, const float *vscore, const float *tscore, uint32_t n,
+                          coll_result *out, vs_status *st)
 {
     vs_store *s = &c->store;
     size_t dim = s->dim, total = (size_t)n * sizeof(coll_hit);
@@ -491,7 +524,8 @@ vs_err coll_search(vs_coll_t *c, const coll_query *q, coll_result *out, vs_statu
         uint32_t *slots = vs_malloc((size_t)(n ? n : 1) * sizeof *slots);
         float *sc = vs_malloc((size_t)(n ? n : 1) * sizeof(float) * 3);
         if (!f && n) rc = vs_status_set(st, VS_ERR_NOMEM, "out of memory in hybrid search");
-        if (rc == VS_OK && (!slots || !sc)) rc = vs_status_set(st, VS_ERR_NOMEM, "out of memory in hybrid search");
+        if (rc == VS_OK && (!slots || !sc))
+            rc = vs_status_set(st, VS_ERR_NOMEM, "out of memory in hybrid search");
         if (rc == VS_OK) {
             for (uint32_t i = 0; i < n; i++) {
                 slots[i] = f[i].slot;
@@ -509,7 +543,8 @@ vs_err coll_search(vs_coll_t *c, const coll_query *q, coll_result *out, vs_statu
         if (!h || !slots || !sc) {
             rc = vs_status_set(st, VS_ERR_NOMEM, "out of memory in search");
         } else {
-            uint32_t n = vector_candidates(c, q->vec, q->k, q->ef, q->filter, h, &out->plan, &out->visited);
+            uint32_t n =
+                vector_candidates(c, q->vec, q->k, q->ef, q->filter, h, &out->plan, &out->visited);
             for (uint32_t i = 0; i < n; i++) {
                 slots[i] = h[i].slot;
                 sc[i] = store_score(c->settings.metric, h[i].dist);
@@ -549,8 +584,9 @@ void coll_get_stats(vs_coll_t *c, coll_stats *o)
             soft_bytes += store_record_bytes(s, s->recs[i].id_len, s->recs[i].meta_len);
     o->reclaimable_bytes = s->dead_bytes + soft_bytes;
     o->logical_bytes = (o->live + o->soft) * store_record_bytes(s, 0, 0) + s->data_bytes;
-    o->memory_bytes = sizeof *c + store_memory_bytes(s) + (c->graph ? hnsw_memory_bytes(c->graph) : 0) +
-                      pidx_memory_bytes(c->pidx) + txt_memory_bytes(c->txt);
+    o->memory_bytes = sizeof *c + store_memory_bytes(s) +
+                      (c->graph ? hnsw_memory_bytes(c->graph) : 0) + pidx_memory_bytes(c->pidx) +
+                      txt_memory_bytes(c->txt);
     unlock(c);
 }
 
@@ -640,7 +676,8 @@ vs_err coll_write_metadata(vs_coll_t *c, coll_write_fn w, void *ctx, vs_status *
     for (uint32_t i = 0; rc == VS_OK && i < s->n_slots; i++) {
         if (store_state(s, i) == REC_DEAD) continue;
         rc = put_u32(w, ctx, s->recs[i].meta_len, st);
-        if (rc == VS_OK && s->recs[i].meta_len) rc = w(ctx, s->recs[i].meta, s->recs[i].meta_len, st);
+        if (rc == VS_OK && s->recs[i].meta_len)
+            rc = w(ctx, s->recs[i].meta, s->recs[i].meta_len, st);
     }
     unlock(c);
     return rc;
@@ -663,8 +700,8 @@ static vs_err get_u32(coll_read_fn r, void *ctx, uint32_t *v, vs_status *st)
     return rc;
 }
 
-vs_err coll_load(vs_coll_t *c, coll_read_fn rv, void *cv, coll_read_fn rm, void *cm, coll_read_fn rg,
-                 void *cg, vs_status *st)
+vs_err coll_load(vs_coll_t *c, coll_read_fn rv, void *cv, coll_read_fn rm, void *cm,
+                 coll_read_fn rg, void *cg, vs_status *st)
 {
     vs_store *s = &c->store;
     uint32_t dim = 0, metric = 0, n = 0, n_meta = 0, has_graph = 0;
@@ -673,7 +710,8 @@ vs_err coll_load(vs_coll_t *c, coll_read_fn rv, void *cv, coll_read_fn rm, void 
     if (rc == VS_OK) rc = get_u32(rv, cv, &n, st);
     if (rc != VS_OK) return rc;
     if (metric != (uint32_t)c->settings.metric || (n && !dim) || dim > 65536)
-        return vs_status_set(st, VS_ERR_CORRUPT, "vectors.bin: header does not match the namespace settings");
+        return vs_status_set(st, VS_ERR_CORRUPT,
+                             "vectors.bin: header does not match the namespace settings");
     uint8_t *states = vs_malloc(n ? n : 1);
     float *vec = vs_malloc((size_t)(dim ? dim : 1) * sizeof(float));
     if (!states || !vec) {
@@ -685,7 +723,8 @@ vs_err coll_load(vs_coll_t *c, coll_read_fn rv, void *cv, coll_read_fn rm, void 
     if (rc == VS_OK && n) rc = rv(cv, states, n, st);
     for (uint32_t i = 0; rc == VS_OK && i < n; i++) {
         if (states[i] < REC_PENDING || states[i] > REC_DEAD) {
-            rc = vs_status_set(st, VS_ERR_CORRUPT, "vectors.bin: bad record state %u at slot %u", states[i], i);
+            rc = vs_status_set(st, VS_ERR_CORRUPT, "vectors.bin: bad record state %u at slot %u",
+                               states[i], i);
             break;
         }
         rc = rv(cv, vec, (size_t)dim * sizeof(float), st);
@@ -707,15 +746,19 @@ vs_err coll_load(vs_coll_t *c, coll_read_fn rv, void *cv, coll_read_fn rm, void 
         uint32_t il = 0, ml = 0;
         rc = get_u32(rv, cv, &il, st);
         if (rc == VS_OK && (il == 0 || il > STORE_MAX_ID_BYTES))
-            rc = vs_status_set(st, VS_ERR_CORRUPT, "vectors.bin: bad id length %u at slot %u", il, i);
+            rc = vs_status_set(st, VS_ERR_CORRUPT, "vectors.bin: bad id length %u at slot %u", il,
+                               i);
         if (rc == VS_OK) rc = rv(cv, idbuf, il, st);
         if (rc == VS_OK) rc = get_u32(rm, cm, &ml, st);
         if (rc == VS_OK && ml > VS_VALUE_MAX_ENCODED * 2)
-            rc = vs_status_set(st, VS_ERR_CORRUPT, "metadata.bin: bad metadata length %u at slot %u", ml, i);
+            rc = vs_status_set(st, VS_ERR_CORRUPT,
+                               "metadata.bin: bad metadata length %u at slot %u", ml, i);
         if (rc == VS_OK && ml > mcap) {
             uint8_t *nb = vs_realloc(mbuf, ml);
-            if (!nb) rc = vs_status_set(st, VS_ERR_NOMEM, "out of memory loading metadata");
-            else mbuf = nb, mcap = ml;
+            if (!nb)
+                rc = vs_status_set(st, VS_ERR_NOMEM, "out of memory loading metadata");
+            else
+                mbuf = nb, mcap = ml;
         }
         if (rc == VS_OK && ml) rc = rm(cm, mbuf, ml, st);
         if (rc == VS_OK && ml && !vs_value_validate(mbuf, ml, VS_VALUE_MAX_DEPTH + 1))
@@ -731,7 +774,8 @@ vs_err coll_load(vs_coll_t *c, coll_read_fn rv, void *cv, coll_read_fn rm, void 
         seen++;
     }
     if (rc == VS_OK && seen != n_meta)
-        rc = vs_status_set(st, VS_ERR_CORRUPT, "metadata.bin: %u records, vectors.bin: %u", n_meta, seen);
+        rc = vs_status_set(st, VS_ERR_CORRUPT, "metadata.bin: %u records, vectors.bin: %u", n_meta,
+                           seen);
     vs_free(idbuf), vs_free(mbuf), vs_free(states), vs_free(vec);
     if (rc == VS_OK) rc = get_u32(rg, cg, &has_graph, st);
     if (rc == VS_OK && has_graph && c->graph) {

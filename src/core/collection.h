@@ -121,7 +121,7 @@ vs_err coll_write_vectors(vs_coll_t *c, coll_write_fn w, void *ctx, vs_status *s
 vs_err coll_write_metadata(vs_coll_t *c, coll_write_fn w, void *ctx, vs_status *st);
 vs_err coll_write_graph(vs_coll_t *c, coll_write_fn w, void *ctx, vs_status *st);
 /* Loads the three streams into an empty collection created with the same settings. */
-vs_err coll_load(vs_coll_t *c, coll_read_fn rv, void *cv, coll_read_fn rm, void *cm, coll_read_fn rg,
-                 void *cg, vs_status *st);
+vs_err coll_load(vs_coll_t *c, coll_read_fn rv, void *cv, coll_read_fn rm, void *cm,
+                 coll_read_fn rg, void *cg, vs_status *st);
 
 #endif

@@ -118,11 +118,16 @@ vs_err store_map(vs_store *s, uint32_t slot, vs_status *st)
 static uint64_t *counter(vs_store *s, uint8_t state)
 {
     switch (state) {
-    case REC_LIVE: return &s->n_live;
-    case REC_SOFT: return &s->n_soft;
-    case REC_PENDING: return &s->n_pending;
-    case REC_DEAD: return &s->n_dead;
-    default: return NULL;
+    case REC_LIVE:
+        return &s->n_live;
+    case REC_SOFT:
+        return &s->n_soft;
+    case REC_PENDING:
+        return &s->n_pending;
+    case REC_DEAD:
+        return &s->n_dead;
+    default:
+        return NULL;
     }
 }
 
@@ -153,26 +158,32 @@ void store_set_state(vs_store *s, uint32_t slot, uint8_t state)
 
 size_t store_memory_bytes(const vs_store *s)
 {
-    return (size_t)s->cap * (sizeof(store_rec) + 1) + vs_hmap_memory_bytes(&s->ids) + s->data_bytes +
-           (s->vecs ? vecs_memory_bytes(s->vecs) : 0);
+    return (size_t)s->cap * (sizeof(store_rec) + 1) + vs_hmap_memory_bytes(&s->ids) +
+           s->data_bytes + (s->vecs ? vecs_memory_bytes(s->vecs) : 0);
 }
 
 float store_distance(const vs_store *s, const float *q, float q_inv_norm, uint32_t slot)
 {
     const float *v = vecs_get(s->vecs, slot);
     switch (s->metric) {
-    case VS_METRIC_L2: return vs_l2sq(q, v, s->dim);
-    case VS_METRIC_DOT: return -vs_dot(q, v, s->dim);
-    default: return 1.0f - vs_dot(q, v, s->dim) * q_inv_norm * vecs_inv_norm(s->vecs, slot);
+    case VS_METRIC_L2:
+        return vs_l2sq(q, v, s->dim);
+    case VS_METRIC_DOT:
+        return -vs_dot(q, v, s->dim);
+    default:
+        return 1.0f - vs_dot(q, v, s->dim) * q_inv_norm * vecs_inv_norm(s->vecs, slot);
     }
 }
 
 float store_score(vs_metric metric, float dist)
 {
     switch (metric) {
-    case VS_METRIC_L2: return sqrtf(dist > 0 ? dist : 0);
-    case VS_METRIC_DOT: return -dist;
-    default: return 1.0f - dist;
+    case VS_METRIC_L2:
+        return sqrtf(dist > 0 ? dist : 0);
+    case VS_METRIC_DOT:
+        return -dist;
+    default:
+        return 1.0f - dist;
     }
 }
 
@@ -191,7 +202,10 @@ int store_hit_cmp(const vs_store *s, store_hit a, store_hit b)
 static _Thread_local const vs_store *tl_store;
 
 /* max-heap on (dist, id): the root is the worst kept hit */
-static bool worse(store_hit a, store_hit b) { return store_hit_cmp(tl_store, a, b) > 0; }
+static bool worse(store_hit a, store_hit b)
+{
+    return store_hit_cmp(tl_store, a, b) > 0;
+}
 
 static void sift_down(store_hit *h, uint32_t n, uint32_t i)
 {

@@ -62,8 +62,8 @@ void store_init(vs_store *s, uint32_t dim, vs_metric metric);
 void store_free(vs_store *s);
 /* Fixes the dimension (creates the arena). */
 vs_err store_set_dim(vs_store *s, uint32_t dim, vs_status *st);
-/* Takes the next slot as PENDING with copies of id, vector and metadata (vec NULL: the arena already
- * holds this slot's vector, as when loading a snapshot); does not touch the id map. */
+/* Takes the next slot as PENDING with copies of id, vector and metadata (vec NULL: the arena
+ * already holds this slot's vector, as when loading a snapshot); does not touch the id map. */
 vs_err store_add(vs_store *s, const char *id, size_t id_len, const float *vec, const uint8_t *meta,
                  size_t meta_len, uint32_t *slot_out, vs_status *st);
 bool store_lookup(const vs_store *s, const char *id, size_t id_len, uint32_t *slot_out);
@@ -74,7 +74,8 @@ vs_err store_map(vs_store *s, uint32_t slot, vs_status *st);
 void store_set_state(vs_store *s, uint32_t slot, uint8_t state);
 static inline uint8_t store_state(const vs_store *s, uint32_t slot)
 {
-    return slot < s->n_slots ? atomic_load_explicit(&s->state[slot], memory_order_acquire) : REC_FREE;
+    return slot < s->n_slots ? atomic_load_explicit(&s->state[slot], memory_order_acquire)
+                             : REC_FREE;
 }
 static inline vs_value store_meta(const vs_store *s, uint32_t slot)
 {

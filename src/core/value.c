@@ -16,17 +16,24 @@
 
 static const uint8_t empty_object[9] = {VS_TAG_OBJECT, 0, 0, 0, 0, 0, 0, 0, 0};
 
-vs_value vs_value_empty_object(void) { return (vs_value){empty_object, sizeof empty_object}; }
+vs_value vs_value_empty_object(void)
+{
+    return (vs_value){empty_object, sizeof empty_object};
+}
 
 /* Encoded size of the value at p (trusted bytes). */
 static size_t value_size(const uint8_t *p)
 {
     switch (p[0]) {
-    case VS_TAG_NUMBER: return 9;
-    case VS_TAG_STRING: return 5 + (size_t)vs_load_u32(p + 1);
+    case VS_TAG_NUMBER:
+        return 9;
+    case VS_TAG_STRING:
+        return 5 + (size_t)vs_load_u32(p + 1);
     case VS_TAG_ARRAY:
-    case VS_TAG_OBJECT: return 9 + (size_t)vs_load_u32(p + 5);
-    default: return 1;
+    case VS_TAG_OBJECT:
+        return 9 + (size_t)vs_load_u32(p + 5);
+    default:
+        return 1;
     }
 }
 
@@ -42,7 +49,9 @@ static bool check(const uint8_t *p, size_t len, size_t *used, int depth, int max
     switch (p[0]) {
     case VS_TAG_NULL:
     case VS_TAG_FALSE:
-    case VS_TAG_TRUE: *used = 1; return true;
+    case VS_TAG_TRUE:
+        *used = 1;
+        return true;
     case VS_TAG_NUMBER:
         if (len < 9) return false;
         *used = 9;
@@ -76,7 +85,8 @@ static bool check(const uint8_t *p, size_t len, size_t *used, int depth, int max
         *used = 9 + body;
         return true;
     }
-    default: return false;
+    default:
+        return false;
     }
 }
 
@@ -90,18 +100,28 @@ vs_val_type vs_value_type(vs_value v)
 {
     if (!v.p) return VS_VAL_MISSING;
     switch (v.p[0]) {
-    case VS_TAG_NULL: return VS_VAL_NULL;
+    case VS_TAG_NULL:
+        return VS_VAL_NULL;
     case VS_TAG_FALSE:
-    case VS_TAG_TRUE: return VS_VAL_BOOL;
-    case VS_TAG_NUMBER: return VS_VAL_NUMBER;
-    case VS_TAG_STRING: return VS_VAL_STRING;
-    case VS_TAG_ARRAY: return VS_VAL_ARRAY;
-    case VS_TAG_OBJECT: return VS_VAL_OBJECT;
-    default: return VS_VAL_MISSING;
+    case VS_TAG_TRUE:
+        return VS_VAL_BOOL;
+    case VS_TAG_NUMBER:
+        return VS_VAL_NUMBER;
+    case VS_TAG_STRING:
+        return VS_VAL_STRING;
+    case VS_TAG_ARRAY:
+        return VS_VAL_ARRAY;
+    case VS_TAG_OBJECT:
+        return VS_VAL_OBJECT;
+    default:
+        return VS_VAL_MISSING;
     }
 }
 
-bool vs_value_bool(vs_value v) { return v.p && v.p[0] == VS_TAG_TRUE; }
+bool vs_value_bool(vs_value v)
+{
+    return v.p && v.p[0] == VS_TAG_TRUE;
+}
 
 double vs_value_number(vs_value v)
 {
@@ -181,9 +201,12 @@ bool vs_value_equal(vs_value a, vs_value b)
     if (ta != tb) return false;
     switch (ta) {
     case VS_VAL_MISSING:
-    case VS_VAL_NULL: return true;
-    case VS_VAL_BOOL: return a.p[0] == b.p[0];
-    case VS_VAL_NUMBER: return vs_value_number(a) == vs_value_number(b);
+    case VS_VAL_NULL:
+        return true;
+    case VS_VAL_BOOL:
+        return a.p[0] == b.p[0];
+    case VS_VAL_NUMBER:
+        return vs_value_number(a) == vs_value_number(b);
     case VS_VAL_STRING: {
         size_t la, lb;
         const char *sa = vs_value_string(a, &la), *sb = vs_value_string(b, &lb);
@@ -237,7 +260,10 @@ void vs_vb_init(vs_vbuilder *b)
     vs_buf_init(&b->buf);
 }
 
-void vs_vb_free(vs_vbuilder *b) { vs_buf_free(&b->buf); }
+void vs_vb_free(vs_vbuilder *b)
+{
+    vs_buf_free(&b->buf);
+}
 
 static void counted(vs_vbuilder *b)
 {
@@ -289,8 +315,14 @@ static void begin(vs_vbuilder *b, uint8_t tag)
     vs_buf_append(&b->buf, hdr, sizeof hdr);
 }
 
-void vs_vb_begin_array(vs_vbuilder *b) { begin(b, VS_TAG_ARRAY); }
-void vs_vb_begin_object(vs_vbuilder *b) { begin(b, VS_TAG_OBJECT); }
+void vs_vb_begin_array(vs_vbuilder *b)
+{
+    begin(b, VS_TAG_ARRAY);
+}
+void vs_vb_begin_object(vs_vbuilder *b)
+{
+    begin(b, VS_TAG_OBJECT);
+}
 
 void vs_vb_key(vs_vbuilder *b, const char *k, size_t len)
 {

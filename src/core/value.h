@@ -10,9 +10,10 @@
  *   tag 0x03 number : f64 (8 bytes)
  *   tag 0x04 string : u32 byte length, UTF-8 bytes (not NUL-terminated)
  *   tag 0x05 array  : u32 element count, u32 body length, elements
- *   tag 0x06 object : u32 entry count, u32 body length, entries = (u32 key length, key bytes, value)
- * Objects keep their keys in insertion order; a key appears at most once (the builder's caller
- * keeps JSON's last-wins rule). Bodies carry their length so a reader skips a container in O(1).
+ *   tag 0x06 object : u32 entry count, u32 body length, entries = (u32 key length, key bytes,
+ * value) Objects keep their keys in insertion order; a key appears at most once (the builder's
+ * caller keeps JSON's last-wins rule). Bodies carry their length so a reader skips a container in
+ * O(1).
  *
  * Ownership: a vs_value borrows the bytes it points into; it is valid while they are.
  * Thread-safety: views are read-only and may be shared; a builder belongs to one thread.
@@ -26,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VS_VALUE_MAX_DEPTH 32              /* SPEC 12: nesting depth of metadata */
+#define VS_VALUE_MAX_DEPTH   32            /* SPEC 12: nesting depth of metadata */
 #define VS_VALUE_MAX_ENCODED (64u * 1024u) /* SPEC 12: 64 KiB encoded */
 
 typedef enum {
@@ -55,7 +56,10 @@ typedef struct vs_value {
     size_t len;
 } vs_value;
 
-static inline vs_value vs_value_missing(void) { return (vs_value){NULL, 0}; }
+static inline vs_value vs_value_missing(void)
+{
+    return (vs_value){NULL, 0};
+}
 
 /* The view of a whole encoded buffer (as stored for a record). No validation: see validate. */
 vs_value vs_value_of(const uint8_t *p, size_t len);
@@ -66,10 +70,10 @@ bool vs_value_validate(const uint8_t *p, size_t len, int max_depth);
 vs_value vs_value_empty_object(void);
 
 vs_val_type vs_value_type(vs_value v);
-bool vs_value_bool(vs_value v);                        /* false unless a true bool */
-double vs_value_number(vs_value v);                    /* 0 unless a number */
-const char *vs_value_string(vs_value v, size_t *len);  /* NULL unless a string */
-uint32_t vs_value_count(vs_value v);                   /* elements / entries; 0 otherwise */
+bool vs_value_bool(vs_value v);                       /* false unless a true bool */
+double vs_value_number(vs_value v);                   /* 0 unless a number */
+const char *vs_value_string(vs_value v, size_t *len); /* NULL unless a string */
+uint32_t vs_value_count(vs_value v);                  /* elements / entries; 0 otherwise */
 
 /* Iterates an array (key is NULL) or an object. */
 typedef struct vs_value_iter {

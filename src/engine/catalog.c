@@ -80,12 +80,16 @@ vs_err cat_open(const vs_catalog_config *cfg, vs_catalog_t **out, vs_status *st)
     struct stat sb;
     if (stat(cfg->db_path, &sb) == 0) {
         if (!S_ISDIR(sb.st_mode))
-            return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "database path '%s' is not a directory", cfg->db_path);
+            return vs_status_set(st, VS_ERR_INVALID_ARGUMENT,
+                                 "database path '%s' is not a directory", cfg->db_path);
     } else if (mkdir_parents(cfg->db_path) != 0) {
-        return vs_status_set(st, VS_ERR_IO, "cannot create database directory '%s': %s", cfg->db_path, strerror(errno));
+        return vs_status_set(st, VS_ERR_IO, "cannot create database directory '%s': %s",
+                             cfg->db_path, strerror(errno));
     }
     if (access(cfg->db_path, R_OK | W_OK | X_OK) != 0)
-        return vs_status_set(st, VS_ERR_IO, "database directory '%s' is not readable and writable: %s", cfg->db_path, strerror(errno));
+        return vs_status_set(st, VS_ERR_IO,
+                             "database directory '%s' is not readable and writable: %s",
+                             cfg->db_path, strerror(errno));
     vs_catalog_t *c = vs_calloc(1, sizeof *c);
     if (!c) return vs_status_set(st, VS_ERR_NOMEM, "out of memory");
     c->cfg = *cfg;
@@ -106,8 +110,10 @@ static size_t find_pos(vs_catalog_t *c, const char *id, bool *found)
             *found = true;
             return mid;
         }
-        if (d < 0) lo = mid + 1;
-        else hi = mid;
+        if (d < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     *found = false;
     return lo;
@@ -117,7 +123,9 @@ static vs_err insert(vs_catalog_t *c, vs_ns_t *ns, vs_status *st)
 {
     bool found;
     size_t pos = find_pos(c, ns->meta.id, &found);
-    if (found) return vs_status_set(st, VS_ERR_ALREADY_EXISTS, "Namespace '%s' already exists", ns->meta.id);
+    if (found)
+        return vs_status_set(st, VS_ERR_ALREADY_EXISTS, "Namespace '%s' already exists",
+                             ns->meta.id);
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 16;
         vs_ns_t **a = vs_realloc(c->ns, cap * sizeof *a);
@@ -139,18 +147,21 @@ static vs_err load_one(vs_catalog_t *c, const char *name, vs_status *st)
     vs_err rc = ns_meta_read(dir, &m, st);
     if (rc != VS_OK) return rc;
     if (strcmp(m.id, name) != 0)
-        return vs_status_set(st, VS_ERR_CORRUPT, "%s/namespace.json: id '%s' does not match its directory", dir, m.id);
+        return vs_status_set(st, VS_ERR_CORRUPT,
+                             "%s/namespace.json: id '%s' does not match its directory", dir, m.id);
     vs_ns_t *ns;
     rc = ns_open(dir, &m, c->cfg.fsync, &ns, st);
     if (rc != VS_OK) return rc;
     pthread_mutex_lock(&c->mu);
     rc = insert(c, ns, st);
     pthread_mutex_unlock(&c->mu);
-    if (rc != VS_OK) ns_close(ns, false);
+    if (rc != VS_OK)
+        ns_close(ns, false);
     else {
         coll_stats cs;
         coll_get_stats(ns_coll(ns), &cs);
-        vs_log_info("namespace=%s loaded records=%llu", name, (unsigned long long)(cs.live + cs.soft));
+        vs_log_info("namespace=%s loaded records=%llu", name,
+                    (unsigned long long)(cs.live + cs.soft));
     }
     return rc;
 }
@@ -158,7 +169,9 @@ static vs_err load_one(vs_catalog_t *c, const char *name, vs_status *st)
 vs_err cat_load_all(vs_catalog_t *c, vs_status *st)
 {
     DIR *d = opendir(c->path);
-    if (!d) return vs_status_set(st, VS_ERR_IO, "cannot read database directory '%s': %s", c->path, strerror(errno));
+    if (!d)
+        return vs_status_set(st, VS_ERR_IO, "cannot read database directory '%s': %s", c->path,
+                             strerror(errno));
     struct dirent *e;
     vs_err rc = VS_OK;
     char p[PATH_MAX + 300];
@@ -210,7 +223,10 @@ vs_ns_t *cat_get(vs_catalog_t *c, const char *id)
 vs_err cat_create(vs_catalog_t *c, const vs_ns_meta *meta, vs_ns_t **out, vs_status *st)
 {
     if (!vs_ns_id_valid(meta->id))
-        return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid namespace id '%.80s': use 1-64 letters, digits, '_' or '-', starting with a letter or digit", meta->id);
+        return vs_status_set(st, VS_ERR_INVALID_ARGUMENT,
+                             "Invalid namespace id '%.80s': use 1-64 letters, digits, '_' or '-', "
+                             "starting with a letter or digit",
+                             meta->id);
     pthread_mutex_lock(&c->mu);
     bool found;
     find_pos(c, meta->id, &found);
@@ -224,10 +240,12 @@ vs_err cat_create(vs_catalog_t *c, const vs_ns_meta *meta, vs_ns_t **out, vs_sta
     snprintf(dir, sizeof dir, "%s/%s", c->path, meta->id);
     remove_tree(tmp);
     if (mkdir(tmp, 0755) != 0) {
-        rc = vs_status_set(st, errno == ENOSPC ? VS_ERR_NOSPACE : VS_ERR_IO, "cannot create '%s': %s", tmp, strerror(errno));
+        rc = vs_status_set(st, errno == ENOSPC ? VS_ERR_NOSPACE : VS_ERR_IO,
+                           "cannot create '%s': %s", tmp, strerror(errno));
     }
     if (rc == VS_OK) rc = ns_meta_write(tmp, meta, st);
-    if (rc == VS_OK && rename(tmp, dir) != 0) rc = vs_status_set(st, VS_ERR_IO, "rename to '%s' failed: %s", dir, strerror(errno));
+    if (rc == VS_OK && rename(tmp, dir) != 0)
+        rc = vs_status_set(st, VS_ERR_IO, "rename to '%s' failed: %s", dir, strerror(errno));
     if (rc != VS_OK) {
         remove_tree(tmp);
         pthread_mutex_unlock(&c->mu);
@@ -261,7 +279,8 @@ vs_err cat_delete(vs_catalog_t *c, const char *id, vs_status *st)
     remove_tree(tomb);
     if (rename(dir, tomb) != 0) {
         pthread_mutex_unlock(&c->mu);
-        return vs_status_set(st, VS_ERR_IO, "cannot remove namespace directory '%s': %s", dir, strerror(errno));
+        return vs_status_set(st, VS_ERR_IO, "cannot remove namespace directory '%s': %s", dir,
+                             strerror(errno));
     }
     fsync_dir(c->path);
     memmove(c->ns + pos, c->ns + pos + 1, (c->n - pos - 1) * sizeof *c->ns);

@@ -38,30 +38,36 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define WAL_UPSERT 1
-#define WAL_DELETE 2
+#define WAL_UPSERT      1
+#define WAL_DELETE      2
 #define WAL_SOFT_DELETE 3
-#define WAL_RESTORE 4
-#define WAL_COMPACT 5
+#define WAL_RESTORE     4
+#define WAL_COMPACT     5
 
 #define SNAPSHOT_LOG_BYTES (64u << 20) /* a log this large triggers a snapshot */
 
 static const char *const snap_names[] = {"vectors.bin", "metadata.bin", "hnsw_index.bin"};
-static const uint32_t snap_kinds[] = {0x53434556u /* VECS */, 0x4154454du /* META */, 0x57534e48u /* HNSW */};
+static const uint32_t snap_kinds[] = {0x53434556u /* VECS */, 0x4154454du /* META */,
+                                      0x57534e48u /* HNSW */};
 
 const char *vs_ns_status_name(vs_ns_status s)
 {
     switch (s) {
-    case VS_NS_SUSPENDED: return "suspended";
-    case VS_NS_READ_ONLY: return "read_only";
-    case VS_NS_PENDING_DELETION: return "pending_deletion";
-    default: return "active";
+    case VS_NS_SUSPENDED:
+        return "suspended";
+    case VS_NS_READ_ONLY:
+        return "read_only";
+    case VS_NS_PENDING_DELETION:
+        return "pending_deletion";
+    default:
+        return "active";
     }
 }
 
 bool vs_ns_status_parse(const char *s, vs_ns_status *out)
 {
-    static const vs_ns_status all[] = {VS_NS_ACTIVE, VS_NS_SUSPENDED, VS_NS_READ_ONLY, VS_NS_PENDING_DELETION};
+    static const vs_ns_status all[] = {VS_NS_ACTIVE, VS_NS_SUSPENDED, VS_NS_READ_ONLY,
+                                       VS_NS_PENDING_DELETION};
     for (size_t i = 0; i < 4; i++)
         if (s && strcmp(s, vs_ns_status_name(all[i])) == 0) {
             *out = all[i];
@@ -76,13 +82,17 @@ bool vs_ns_id_valid(const char *id)
     if (n < 1 || n > VS_NS_ID_MAX) return false;
     for (size_t i = 0; i < n; i++) {
         char ch = id[i];
-        bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+        bool alnum =
+            (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
         if (!alnum && (i == 0 || (ch != '_' && ch != '-'))) return false;
     }
     return true;
 }
 
-void ns_acquire(vs_ns_t *ns) { atomic_fetch_add(&ns->refs, 1); }
+void ns_acquire(vs_ns_t *ns)
+{
+    atomic_fetch_add(&ns->refs, 1);
+}
 
 void ns_release(vs_ns_t *ns)
 {
@@ -90,9 +100,18 @@ void ns_release(vs_ns_t *ns)
     ns_free(ns);
 }
 
-const char *ns_id(const vs_ns_t *ns) { return ns->meta.id; }
-vs_coll_t *ns_coll(vs_ns_t *ns) { return ns->coll; }
-uint64_t ns_generation(vs_ns_t *ns) { return atomic_load(&ns->generation); }
+const char *ns_id(const vs_ns_t *ns)
+{
+    return ns->meta.id;
+}
+vs_coll_t *ns_coll(vs_ns_t *ns)
+{
+    return ns->coll;
+}
+uint64_t ns_generation(vs_ns_t *ns)
+{
+    return atomic_load(&ns->generation);
+}
 
 void ns_get_meta(vs_ns_t *ns, vs_ns_meta *out)
 {
@@ -161,7 +180,8 @@ static vs_err apply_upsert(vs_ns_t *ns, const uint8_t *p, size_t len, vs_status 
 {
     if (len < 8) return vs_status_set(st, VS_ERR_CORRUPT, "write-ahead log: short upsert record");
     uint32_t dim = vs_load_u32(p), n = vs_load_u32(p + 4);
-    if (!dim || dim > 65536) return vs_status_set(st, VS_ERR_CORRUPT, "write-ahead log: bad dimension %u", dim);
+    if (!dim || dim > 65536)
+        return vs_status_set(st, VS_ERR_CORRUPT, "write-ahead log: bad dimension %u", dim);
     coll_rec *recs = vs_malloc((size_t)(n ? n : 1) * sizeof *recs);
     float *vecs = vs_malloc((size_t)(n ? n : 1) * dim * sizeof(float));
     if (!recs || !vecs) {
@@ -188,19 +208,22 @@ static vs_err apply_upsert(vs_ns_t *ns, const uint8_t *p, size_t len, vs_status 
     bad:
         rc = vs_status_set(st, VS_ERR_CORRUPT, "write-ahead log: malformed upsert record");
     }
-    if (rc == VS_OK && off != len) rc = vs_status_set(st, VS_ERR_CORRUPT, "write-ahead log: trailing bytes in upsert record");
+    if (rc == VS_OK && off != len)
+        rc = vs_status_set(st, VS_ERR_CORRUPT, "write-ahead log: trailing bytes in upsert record");
     if (rc == VS_OK) rc = coll_upsert(ns->coll, recs, n, dim, st);
     vs_free(recs), vs_free(vecs);
     return rc;
 }
 
-static vs_err apply(vs_ns_t *ns, uint8_t type, const uint8_t *p, size_t len, uint64_t *removed, vs_status *st)
+static vs_err apply(vs_ns_t *ns, uint8_t type, const uint8_t *p, size_t len, uint64_t *removed,
+                    vs_status *st)
 {
     const char *id = NULL;
     size_t il = 0;
     vs_err rc;
     switch (type) {
-    case WAL_UPSERT: return apply_upsert(ns, p, len, st);
+    case WAL_UPSERT:
+        return apply_upsert(ns, p, len, st);
     case WAL_DELETE:
     case WAL_SOFT_DELETE:
     case WAL_RESTORE:
@@ -215,11 +238,13 @@ static vs_err apply(vs_ns_t *ns, uint8_t type, const uint8_t *p, size_t len, uin
         if (removed) *removed = r;
         return rc;
     }
-    default: return vs_status_set(st, VS_ERR_CORRUPT, "write-ahead log: unknown record type %u", type);
+    default:
+        return vs_status_set(st, VS_ERR_CORRUPT, "write-ahead log: unknown record type %u", type);
     }
 }
 
-static vs_err replay_one(void *ctx, uint64_t seq, uint8_t type, const uint8_t *p, size_t len, vs_status *st)
+static vs_err replay_one(void *ctx, uint64_t seq, uint8_t type, const uint8_t *p, size_t len,
+                         vs_status *st)
 {
     vs_ns_t *ns = ctx;
     vs_status ast;
@@ -228,12 +253,15 @@ static vs_err replay_one(void *ctx, uint64_t seq, uint8_t type, const uint8_t *p
     ns->applied_seq = seq;
     /* a record that failed when it was first applied (unknown id) fails the same way now */
     if (rc == VS_ERR_NOT_FOUND) return VS_OK;
-    if (rc != VS_OK) return vs_status_set(st, rc, "%s/wal.log: record %llu: %s", ns->dir, (unsigned long long)seq, ast.msg);
+    if (rc != VS_OK)
+        return vs_status_set(st, rc, "%s/wal.log: record %llu: %s", ns->dir,
+                             (unsigned long long)seq, ast.msg);
     return VS_OK;
 }
 
 /* The write protocol of the file comment. */
-static vs_err ns_write(vs_ns_t *ns, uint8_t type, const void *payload, size_t len, uint64_t *removed, vs_status *st)
+static vs_err ns_write(vs_ns_t *ns, uint8_t type, const void *payload, size_t len,
+                       uint64_t *removed, vs_status *st)
 {
     uint64_t seq = 0;
     pthread_mutex_lock(&ns->log_mu);
@@ -250,7 +278,8 @@ static vs_err ns_write(vs_ns_t *ns, uint8_t type, const void *payload, size_t le
     pthread_mutex_unlock(&ns->apply_mu);
     if (rc == VS_OK && wal_size_bytes(ns->wal) > SNAPSHOT_LOG_BYTES) {
         vs_status sst;
-        if (ns_snapshot(ns, &sst) != VS_OK) vs_log_error("namespace=%s snapshot failed: %s", ns->meta.id, sst.msg);
+        if (ns_snapshot(ns, &sst) != VS_OK)
+            vs_log_error("namespace=%s snapshot failed: %s", ns->meta.id, sst.msg);
     }
     return rc;
 }
@@ -278,7 +307,8 @@ vs_err ns_upsert(vs_ns_t *ns, const vs_ns_rec *recs, size_t n, uint32_t dim, vs_
         if (!ns->meta.dim) {
             ns->meta.dim = dim;
             vs_status mst;
-            if (ns_meta_save_locked(ns, &mst) != VS_OK) vs_log_error("namespace=%s %s", ns->meta.id, mst.msg);
+            if (ns_meta_save_locked(ns, &mst) != VS_OK)
+                vs_log_error("namespace=%s %s", ns->meta.id, mst.msg);
         }
         pthread_mutex_unlock(&ns->meta_mu);
     }
@@ -289,7 +319,8 @@ static vs_err id_write(vs_ns_t *ns, uint8_t type, const char *id, size_t id_len,
 {
     /* the record must exist now; a write racing with a delete still fails cleanly on apply */
     if (!coll_exists(ns->coll, id, id_len))
-        return vs_status_set(st, VS_ERR_NOT_FOUND, "Vector '%.*s' not found", (int)(id_len > 200 ? 200 : id_len), id);
+        return vs_status_set(st, VS_ERR_NOT_FOUND, "Vector '%.*s' not found",
+                             (int)(id_len > 200 ? 200 : id_len), id);
     uint8_t *p = vs_malloc(id_len + 4);
     if (!p) return vs_status_set(st, VS_ERR_NOMEM, "out of memory");
     vs_store_u32(p, (uint32_t)id_len);
@@ -299,9 +330,18 @@ static vs_err id_write(vs_ns_t *ns, uint8_t type, const char *id, size_t id_len,
     return rc;
 }
 
-vs_err ns_delete(vs_ns_t *ns, const char *id, size_t l, vs_status *st) { return id_write(ns, WAL_DELETE, id, l, st); }
-vs_err ns_soft_delete(vs_ns_t *ns, const char *id, size_t l, vs_status *st) { return id_write(ns, WAL_SOFT_DELETE, id, l, st); }
-vs_err ns_restore(vs_ns_t *ns, const char *id, size_t l, vs_status *st) { return id_write(ns, WAL_RESTORE, id, l, st); }
+vs_err ns_delete(vs_ns_t *ns, const char *id, size_t l, vs_status *st)
+{
+    return id_write(ns, WAL_DELETE, id, l, st);
+}
+vs_err ns_soft_delete(vs_ns_t *ns, const char *id, size_t l, vs_status *st)
+{
+    return id_write(ns, WAL_SOFT_DELETE, id, l, st);
+}
+vs_err ns_restore(vs_ns_t *ns, const char *id, size_t l, vs_status *st)
+{
+    return id_write(ns, WAL_RESTORE, id, l, st);
+}
 
 vs_err ns_compact(vs_ns_t *ns, uint64_t *removed, vs_status *st)
 {
@@ -313,8 +353,14 @@ vs_err ns_compact(vs_ns_t *ns, uint64_t *removed, vs_status *st)
 
 /* ---- snapshots ---- */
 
-static vs_err snap_sink(void *ctx, const void *p, size_t n, vs_status *st) { return snap_write(ctx, p, n, st); }
-static vs_err snap_source(void *ctx, void *p, size_t n, vs_status *st) { return snap_read(ctx, p, n, st); }
+static vs_err snap_sink(void *ctx, const void *p, size_t n, vs_status *st)
+{
+    return snap_write(ctx, p, n, st);
+}
+static vs_err snap_source(void *ctx, void *p, size_t n, vs_status *st)
+{
+    return snap_read(ctx, p, n, st);
+}
 
 vs_err ns_snapshot(vs_ns_t *ns, vs_status *st)
 {
@@ -359,7 +405,8 @@ out:
 uint64_t ns_disk_bytes(vs_ns_t *ns)
 {
     uint64_t total = 0;
-    const char *names[] = {"vectors.bin", "metadata.bin", "hnsw_index.bin", "wal.log", "namespace.json"};
+    const char *names[] = {"vectors.bin", "metadata.bin", "hnsw_index.bin", "wal.log",
+                           "namespace.json"};
     char path[sizeof ns->dir + 32];
     for (size_t i = 0; i < 5; i++) {
         struct stat sb;
@@ -371,7 +418,8 @@ uint64_t ns_disk_bytes(vs_ns_t *ns)
 
 /* ---- open / close ---- */
 
-vs_err ns_open(const char *dir, const vs_ns_meta *meta, int fsync_policy, vs_ns_t **out, vs_status *st)
+vs_err ns_open(const char *dir, const vs_ns_meta *meta, int fsync_policy, vs_ns_t **out,
+               vs_status *st)
 {
     vs_ns_t *ns = vs_calloc(1, sizeof *ns);
     if (!ns) return vs_status_set(st, VS_ERR_NOMEM, "out of memory opening a namespace");
@@ -384,7 +432,8 @@ vs_err ns_open(const char *dir, const vs_ns_meta *meta, int fsync_policy, vs_ns_
     pthread_mutex_init(&ns->apply_mu, NULL);
     pthread_mutex_init(&ns->adm_mu, NULL);
     pthread_cond_init(&ns->apply_cv, NULL);
-    coll_settings cs = {meta->dim, (vs_metric)meta->metric, meta->m, meta->ef_construction, meta->ef_search};
+    coll_settings cs = {meta->dim, (vs_metric)meta->metric, meta->m, meta->ef_construction,
+                        meta->ef_search};
     ns->coll = coll_create(&cs);
     if (!ns->coll) {
         ns_free(ns);
@@ -412,9 +461,13 @@ vs_err ns_open(const char *dir, const vs_ns_meta *meta, int fsync_policy, vs_ns_
         }
     }
     if (rc == VS_OK && present && present != 3)
-        rc = vs_status_set(st, VS_ERR_CORRUPT, "%s: incomplete snapshot (%d of 3 files: vectors.bin, metadata.bin, hnsw_index.bin)", dir, present);
+        rc = vs_status_set(
+            st, VS_ERR_CORRUPT,
+            "%s: incomplete snapshot (%d of 3 files: vectors.bin, metadata.bin, hnsw_index.bin)",
+            dir, present);
     if (rc == VS_OK && present && (seqs[0] != seqs[1] || seqs[1] != seqs[2]))
-        rc = vs_status_set(st, VS_ERR_CORRUPT, "%s: snapshot files disagree on their sequence number", dir);
+        rc = vs_status_set(st, VS_ERR_CORRUPT,
+                           "%s: snapshot files disagree on their sequence number", dir);
     if (rc == VS_OK && present) {
         rc = coll_load(ns->coll, snap_source, r[0], snap_source, r[1], snap_source, r[2], st);
         for (int i = 0; rc == VS_OK && i < 3; i++) rc = snap_read_end(r[i], st);
@@ -424,7 +477,9 @@ vs_err ns_open(const char *dir, const vs_ns_meta *meta, int fsync_policy, vs_ns_
     for (int i = 0; i < 3; i++)
         if (r[i]) snap_close(r[i]);
     ns->applied_seq = ns->snapshot_seq;
-    if (rc == VS_OK) rc = wal_open(dir, (vs_fsync_policy)fsync_policy, ns->snapshot_seq, replay_one, ns, &ns->wal, st);
+    if (rc == VS_OK)
+        rc = wal_open(dir, (vs_fsync_policy)fsync_policy, ns->snapshot_seq, replay_one, ns,
+                      &ns->wal, st);
     if (rc != VS_OK) {
         ns_free(ns);
         return rc;
@@ -439,7 +494,8 @@ void ns_close(vs_ns_t *ns, bool snapshot)
 {
     if (snapshot && ns->wal && !wal_failed(ns->wal)) {
         vs_status st;
-        if (ns_snapshot(ns, &st) != VS_OK) vs_log_error("namespace=%s snapshot at shutdown failed: %s", ns->meta.id, st.msg);
+        if (ns_snapshot(ns, &st) != VS_OK)
+            vs_log_error("namespace=%s snapshot at shutdown failed: %s", ns->meta.id, st.msg);
     } else if (ns->meta_dirty) {
         vs_status st;
         pthread_mutex_lock(&ns->meta_mu);

@@ -42,7 +42,8 @@ struct vs_ns {
     _Atomic uint64_t generation;
 };
 
-vs_err ns_open(const char *dir, const vs_ns_meta *meta, int fsync_policy, vs_ns_t **out, vs_status *st);
+vs_err ns_open(const char *dir, const vs_ns_meta *meta, int fsync_policy, vs_ns_t **out,
+               vs_status *st);
 /* Snapshots (when asked) and drops the catalog's reference. */
 void ns_close(vs_ns_t *ns, bool snapshot);
 void ns_free(vs_ns_t *ns);

@@ -24,10 +24,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#define FORMAT_NAME "vecstore-namespace"
+#define FORMAT_NAME    "vecstore-namespace"
 #define FORMAT_VERSION 1
 
-static const char *metric_name(int m) { return m == 1 ? "l2" : m == 2 ? "dot" : "cosine"; }
+static const char *metric_name(int m)
+{
+    return m == 1 ? "l2" : m == 2 ? "dot" : "cosine";
+}
 
 static int metric_parse(const char *s)
 {
@@ -37,24 +40,26 @@ static int metric_parse(const char *s)
 }
 
 #define LIMIT_FIELDS(X)                                                                            \
-    X(max_vectors) X(max_storage_bytes) X(max_requests_per_second) X(max_concurrent_queries)       \
-        X(max_dimension) X(max_results_per_query) X(max_batch_size)
+    X(max_vectors)                                                                                 \
+    X(max_storage_bytes) X(max_requests_per_second) X(max_concurrent_queries) X(max_dimension)     \
+        X(max_results_per_query) X(max_batch_size)
 
 static json_t *to_json(const vs_ns_meta *m)
 {
     json_t *q = json_object();
-#define PUT_LIMIT(f) json_object_set_new(q, #f, m->limits.f.set ? json_real(m->limits.f.value) : json_null());
+#define PUT_LIMIT(f)                                                                               \
+    json_object_set_new(q, #f, m->limits.f.set ? json_real(m->limits.f.value) : json_null());
     LIMIT_FIELDS(PUT_LIMIT)
 #undef PUT_LIMIT
-    return json_pack("{s:s, s:i, s:s, s:s, s:s, s:I, s:o, s:s, s:{s:i, s:i, s:i}, s:o, s:{s:I, s:I, s:I, s:I}}",
-                     "format", FORMAT_NAME, "version", FORMAT_VERSION, "id", m->id, "name", m->name, "status",
-                     vs_ns_status_name(m->status), "created_at", (json_int_t)m->created_at, "dimension",
-                     m->dim ? json_integer(m->dim) : json_null(), "metric", metric_name(m->metric), "hnsw",
-                     "m", (int)m->m, "ef_construction", (int)m->ef_construction, "ef_search",
-                     (int)m->ef_search, "quotas", q, "usage", "total_requests",
-                     (json_int_t)m->usage.total_requests, "total_queries", (json_int_t)m->usage.total_queries,
-                     "total_upserts", (json_int_t)m->usage.total_upserts, "total_deletes",
-                     (json_int_t)m->usage.total_deletes);
+    return json_pack(
+        "{s:s, s:i, s:s, s:s, s:s, s:I, s:o, s:s, s:{s:i, s:i, s:i}, s:o, s:{s:I, s:I, s:I, s:I}}",
+        "format", FORMAT_NAME, "version", FORMAT_VERSION, "id", m->id, "name", m->name, "status",
+        vs_ns_status_name(m->status), "created_at", (json_int_t)m->created_at, "dimension",
+        m->dim ? json_integer(m->dim) : json_null(), "metric", metric_name(m->metric), "hnsw", "m",
+        (int)m->m, "ef_construction", (int)m->ef_construction, "ef_search", (int)m->ef_search,
+        "quotas", q, "usage", "total_requests", (json_int_t)m->usage.total_requests,
+        "total_queries", (json_int_t)m->usage.total_queries, "total_upserts",
+        (json_int_t)m->usage.total_upserts, "total_deletes", (json_int_t)m->usage.total_deletes);
 }
 
 static uint32_t doc_crc(json_t *doc)
@@ -98,8 +103,10 @@ vs_err ns_meta_read(const char *dir, vs_ns_meta *m, vs_status *st)
     json_error_t err;
     json_t *doc = json_load_file(path, 0, &err);
     if (!doc) {
-        if (access(path, F_OK) != 0) return vs_status_set(st, VS_ERR_NOT_FOUND, "%s: missing", path);
-        return vs_status_set(st, VS_ERR_CORRUPT, "%s: not valid JSON at line %d column %d (offset %d): %s", path,
+        if (access(path, F_OK) != 0)
+            return vs_status_set(st, VS_ERR_NOT_FOUND, "%s: missing", path);
+        return vs_status_set(st, VS_ERR_CORRUPT,
+                             "%s: not valid JSON at line %d column %d (offset %d): %s", path,
                              err.line, err.column, err.position, err.text);
     }
     vs_err rc = VS_OK;
@@ -108,16 +115,19 @@ vs_err ns_meta_read(const char *dir, vs_ns_meta *m, vs_status *st)
         json_int_t want = json_integer_value(sum);
         json_incref(sum);
         json_object_del(doc, "checksum");
-        if ((uint32_t)want != doc_crc(doc)) rc = vs_status_set(st, VS_ERR_CORRUPT, "%s: checksum mismatch", path);
+        if ((uint32_t)want != doc_crc(doc))
+            rc = vs_status_set(st, VS_ERR_CORRUPT, "%s: checksum mismatch", path);
         json_decref(sum);
     }
     const char *fmt = json_string_value(json_object_get(doc, "format"));
-    if (rc == VS_OK && (!fmt || strcmp(fmt, FORMAT_NAME) != 0 || json_integer_value(json_object_get(doc, "version")) != FORMAT_VERSION))
+    if (rc == VS_OK && (!fmt || strcmp(fmt, FORMAT_NAME) != 0 ||
+                        json_integer_value(json_object_get(doc, "version")) != FORMAT_VERSION))
         rc = vs_status_set(st, VS_ERR_CORRUPT, "%s: unknown format or version", path);
     if (rc == VS_OK) {
         memset(m, 0, sizeof *m);
         snprintf(m->id, sizeof m->id, "%s", json_string_value(json_object_get(doc, "id")) ?: "");
-        snprintf(m->name, sizeof m->name, "%s", json_string_value(json_object_get(doc, "name")) ?: m->id);
+        snprintf(m->name, sizeof m->name, "%s",
+                 json_string_value(json_object_get(doc, "name")) ?: m->id);
         vs_ns_status_parse(json_string_value(json_object_get(doc, "status")), &m->status);
         m->created_at = json_integer_value(json_object_get(doc, "created_at"));
         m->dim = (uint32_t)json_integer_value(json_object_get(doc, "dimension"));
@@ -134,11 +144,13 @@ vs_err ns_meta_read(const char *dir, vs_ns_meta *m, vs_status *st)
         LIMIT_FIELDS(GET_LIMIT)
 #undef GET_LIMIT
         json_t *u = json_object_get(doc, "usage");
-        m->usage.total_requests = (uint64_t)json_integer_value(json_object_get(u, "total_requests"));
+        m->usage.total_requests =
+            (uint64_t)json_integer_value(json_object_get(u, "total_requests"));
         m->usage.total_queries = (uint64_t)json_integer_value(json_object_get(u, "total_queries"));
         m->usage.total_upserts = (uint64_t)json_integer_value(json_object_get(u, "total_upserts"));
         m->usage.total_deletes = (uint64_t)json_integer_value(json_object_get(u, "total_deletes"));
-        if (!vs_ns_id_valid(m->id)) rc = vs_status_set(st, VS_ERR_CORRUPT, "%s: invalid namespace id", path);
+        if (!vs_ns_id_valid(m->id))
+            rc = vs_status_set(st, VS_ERR_CORRUPT, "%s: invalid namespace id", path);
     }
     json_decref(doc);
     return rc;

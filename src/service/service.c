@@ -46,7 +46,8 @@ vs_err svc_open(const vs_service_config *cfg, vs_service_t **out, vs_status *st)
         snprintf(s->admin_key, sizeof s->admin_key, "%s", cfg->api_key);
         s->cfg.api_key = s->admin_key;
     }
-    vs_catalog_config cc = {s->db_path, (int)cfg->fsync, cfg->default_dimension, (int)cfg->default_metric};
+    vs_catalog_config cc = {s->db_path, (int)cfg->fsync, cfg->default_dimension,
+                            (int)cfg->default_metric};
     vs_err rc = cat_open(&cc, &s->cat, st);
     if (rc != VS_OK) {
         vs_free(s);
@@ -68,10 +69,19 @@ vs_err svc_recover(vs_service_t *s, vs_status *st)
     return rc;
 }
 
-vs_svc_state svc_state(const vs_service_t *s) { return (vs_svc_state)atomic_load(&s->state); }
-const vs_service_config *svc_config(const vs_service_t *s) { return &s->cfg; }
+vs_svc_state svc_state(const vs_service_t *s)
+{
+    return (vs_svc_state)atomic_load(&s->state);
+}
+const vs_service_config *svc_config(const vs_service_t *s)
+{
+    return &s->cfg;
+}
 
-void svc_begin_shutdown(vs_service_t *s) { atomic_store(&s->state, VS_STATE_SHUTTING_DOWN); }
+void svc_begin_shutdown(vs_service_t *s)
+{
+    atomic_store(&s->state, VS_STATE_SHUTTING_DOWN);
+}
 
 void svc_close(vs_service_t *s, int timeout_ms)
 {
@@ -93,11 +103,14 @@ void svc_close(vs_service_t *s, int timeout_ms)
 
 static bool is_write(vs_op op)
 {
-    return op == VS_OP_UPSERT || op == VS_OP_BATCH_UPSERT || op == VS_OP_DELETE || op == VS_OP_SOFT_DELETE ||
-           op == VS_OP_RESTORE || op == VS_OP_COMPACT;
+    return op == VS_OP_UPSERT || op == VS_OP_BATCH_UPSERT || op == VS_OP_DELETE ||
+           op == VS_OP_SOFT_DELETE || op == VS_OP_RESTORE || op == VS_OP_COMPACT;
 }
 
-static bool is_query(vs_op op) { return op == VS_OP_QUERY || op == VS_OP_HYBRID_QUERY || op == VS_OP_STREAM_QUERY; }
+static bool is_query(vs_op op)
+{
+    return op == VS_OP_QUERY || op == VS_OP_HYBRID_QUERY || op == VS_OP_STREAM_QUERY;
+}
 
 typedef struct admit_ctx {
     const vs_ns_limits *lim;
@@ -164,33 +177,41 @@ static vs_err reject_at_admission(vs_service_t *s, vs_err code, vs_status *st)
     return code;
 }
 
-vs_err svc_admit(vs_service_t *s, const vs_req *req, vs_op op, bool body_too_large, vs_ticket_t **out,
-                 vs_status *st)
+vs_err svc_admit(vs_service_t *s, const vs_req *req, vs_op op, bool body_too_large,
+                 vs_ticket_t **out, vs_status *st)
 {
     *out = NULL;
     int state = atomic_load(&s->state);
     if (state == VS_STATE_RECOVERING)
-        return reject_at_admission(s, vs_status_set(st, VS_ERR_UNAVAILABLE, "Server is recovering its data; retry shortly"), st);
+        return reject_at_admission(
+            s,
+            vs_status_set(st, VS_ERR_UNAVAILABLE, "Server is recovering its data; retry shortly"),
+            st);
     if (state == VS_STATE_SHUTTING_DOWN)
-        return reject_at_admission(s, vs_status_set(st, VS_ERR_UNAVAILABLE, "Server is shutting down"), st);
+        return reject_at_admission(
+            s, vs_status_set(st, VS_ERR_UNAVAILABLE, "Server is shutting down"), st);
     const char *ns_id = req->namespace_id && *req->namespace_id ? req->namespace_id : "default";
     vs_err rc = svc_auth_data(s, req->api_key, ns_id, st);
     if (rc != VS_OK) return reject_at_admission(s, rc, st);
     vs_ns_t *ns = cat_get(s->cat, ns_id);
     if (!ns) {
-        return reject_at_admission(s, vs_status_set(st, VS_ERR_NOT_FOUND, "Namespace '%.80s' not found", ns_id), st);
+        return reject_at_admission(
+            s, vs_status_set(st, VS_ERR_NOT_FOUND, "Namespace '%.80s' not found", ns_id), st);
     }
     ns_count(ns, 1, 0, 0, 0);
     vs_ns_meta meta;
     ns_get_meta(ns, &meta);
     rc = VS_OK;
     if (meta.status == VS_NS_SUSPENDED || meta.status == VS_NS_PENDING_DELETION)
-        rc = vs_status_set(st, VS_ERR_PERMISSION_DENIED, "Namespace '%s' is %s: all requests are rejected", meta.id,
+        rc = vs_status_set(st, VS_ERR_PERMISSION_DENIED,
+                           "Namespace '%s' is %s: all requests are rejected", meta.id,
                            vs_ns_status_name(meta.status));
     else if (meta.status == VS_NS_READ_ONLY && is_write(op))
-        rc = vs_status_set(st, VS_ERR_PERMISSION_DENIED, "Namespace '%s' is read_only: writes are rejected", meta.id);
+        rc = vs_status_set(st, VS_ERR_PERMISSION_DENIED,
+                           "Namespace '%s' is read_only: writes are rejected", meta.id);
     else if (body_too_large)
-        rc = vs_status_set(st, VS_ERR_TOO_LARGE, "Request body exceeds the limit of %zu bytes", s->cfg.max_body_bytes);
+        rc = vs_status_set(st, VS_ERR_TOO_LARGE, "Request body exceeds the limit of %zu bytes",
+                           s->cfg.max_body_bytes);
     admit_ctx ac = {&meta.limits, is_query(op), svc_now_us(), VS_OK, 0, 0, false, false};
     if (rc == VS_OK) {
         ns_with_admission(ns, admit_limits, &ac);
@@ -199,8 +220,8 @@ vs_err svc_admit(vs_service_t *s, const vs_req *req, vs_op op, bool body_too_lar
             vs_fmt_double(r, ac.rate);
             rc = vs_status_set(st, ac.rc, "Rate limit exceeded: %s requests/second", r);
         } else if (ac.rc != VS_OK) {
-            rc = vs_status_set(st, ac.rc, "Concurrent query limit exceeded: %lld / %.0f", (long long)ac.in_flight,
-                               meta.limits.max_concurrent_queries.value);
+            rc = vs_status_set(st, ac.rc, "Concurrent query limit exceeded: %lld / %.0f",
+                               (long long)ac.in_flight, meta.limits.max_concurrent_queries.value);
         }
     }
     if (rc != VS_OK) {
@@ -241,7 +262,10 @@ void svc_release(vs_ticket_t *t)
     vs_free(t);
 }
 
-const char *svc_ticket_namespace(const vs_ticket_t *t) { return t->meta.id; }
+const char *svc_ticket_namespace(const vs_ticket_t *t)
+{
+    return t->meta.id;
+}
 
 static vs_err fail(vs_ticket_t *t, vs_err rc, vs_status *st)
 {
@@ -254,27 +278,43 @@ static vs_err fail(vs_ticket_t *t, vs_err rc, vs_status *st)
 
 static vs_err check_id(const char *id, size_t len, vs_status *st)
 {
-    if (!id || len == 0) return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid id: must not be empty");
-    if (len > 512) return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid id: %zu bytes exceeds the limit of 512 bytes", len);
+    if (!id || len == 0)
+        return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid id: must not be empty");
+    if (len > 512)
+        return vs_status_set(st, VS_ERR_INVALID_ARGUMENT,
+                             "Invalid id: %zu bytes exceeds the limit of 512 bytes", len);
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)id[i] < 0x20 || id[i] == 0x7f)
-            return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid id: control characters are not allowed (byte %zu)", i);
+            return vs_status_set(st, VS_ERR_INVALID_ARGUMENT,
+                                 "Invalid id: control characters are not allowed (byte %zu)", i);
     return VS_OK;
 }
 
-static vs_err check_vector(const vs_ns_meta *m, const float *v, uint32_t dim, const char *what, vs_status *st)
+static vs_err check_vector(const vs_ns_meta *m, const float *v, uint32_t dim, const char *what,
+                           vs_status *st)
 {
-    if (!v || dim == 0) return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid %s: must hold at least one number", what);
-    if (dim > 65536) return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid %s: dimension %u exceeds the limit of 65536", what, dim);
+    if (!v || dim == 0)
+        return vs_status_set(st, VS_ERR_INVALID_ARGUMENT,
+                             "Invalid %s: must hold at least one number", what);
+    if (dim > 65536)
+        return vs_status_set(st, VS_ERR_INVALID_ARGUMENT,
+                             "Invalid %s: dimension %u exceeds the limit of 65536", what, dim);
     for (uint32_t i = 0; i < dim; i++)
         if (!isfinite(v[i]))
-            return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid %s: element %u is not a finite float32 (NaN, Infinity and values beyond +-3.4e38 are rejected)", what, i);
+            return vs_status_set(st, VS_ERR_INVALID_ARGUMENT,
+                                 "Invalid %s: element %u is not a finite float32 (NaN, Infinity "
+                                 "and values beyond +-3.4e38 are rejected)",
+                                 what, i);
     if (m->dim && dim != m->dim)
-        return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Dimension mismatch: expected %u, got %u", m->dim, dim);
+        return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Dimension mismatch: expected %u, got %u",
+                             m->dim, dim);
     if (m->metric == VS_METRIC_COSINE) {
         bool zero = true;
         for (uint32_t i = 0; i < dim && zero; i++) zero = v[i] == 0.0f;
-        if (zero) return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid %s: a zero vector has no direction under the cosine metric", what);
+        if (zero)
+            return vs_status_set(
+                st, VS_ERR_INVALID_ARGUMENT,
+                "Invalid %s: a zero vector has no direction under the cosine metric", what);
     }
     return VS_OK;
 }
@@ -284,9 +324,12 @@ static vs_err check_record(const vs_ns_meta *m, const vs_record_in *r, vs_status
     vs_err rc = check_id(r->id, r->id_len, st);
     if (rc == VS_OK) rc = check_vector(m, r->vector, r->dim, "vector", st);
     if (rc == VS_OK && r->meta_too_deep)
-        rc = vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid metadata: nesting exceeds %d levels", VS_VALUE_MAX_DEPTH);
+        rc = vs_status_set(st, VS_ERR_INVALID_ARGUMENT,
+                           "Invalid metadata: nesting exceeds %d levels", VS_VALUE_MAX_DEPTH);
     if (rc == VS_OK && r->meta_len > VS_VALUE_MAX_ENCODED)
-        rc = vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid metadata: %zu bytes encoded exceeds the limit of %u bytes", r->meta_len, VS_VALUE_MAX_ENCODED);
+        rc = vs_status_set(st, VS_ERR_INVALID_ARGUMENT,
+                           "Invalid metadata: %zu bytes encoded exceeds the limit of %u bytes",
+                           r->meta_len, VS_VALUE_MAX_ENCODED);
     if (rc == VS_OK && r->meta && vs_value_type(vs_value_of(r->meta, r->meta_len)) != VS_VAL_OBJECT)
         rc = vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid metadata: must be a JSON object");
     return rc;
@@ -299,12 +342,15 @@ static const char *shortest(char *buf, double d)
 }
 
 /* Quotas of a write: the records that would be new and the bytes they add. */
-static vs_err check_write_quotas(vs_ticket_t *t, const vs_record_in *recs, size_t n, uint32_t dim, vs_status *st)
+static vs_err check_write_quotas(vs_ticket_t *t, const vs_record_in *recs, size_t n, uint32_t dim,
+                                 vs_status *st)
 {
     const vs_ns_limits *l = &t->meta.limits;
     char a[32], b[32];
     if (l->max_dimension.set && dim > l->max_dimension.value)
-        return vs_status_set(st, VS_ERR_QUOTA_EXCEEDED, "Dimension %u exceeds the namespace limit of %s", dim, shortest(a, l->max_dimension.value));
+        return vs_status_set(st, VS_ERR_QUOTA_EXCEEDED,
+                             "Dimension %u exceeds the namespace limit of %s", dim,
+                             shortest(a, l->max_dimension.value));
     if (!l->max_vectors.set && !l->max_storage_bytes.set) return VS_OK;
     vs_coll_t *c = ns_coll(t->ns);
     coll_stats cs;
@@ -313,17 +359,19 @@ static vs_err check_write_quotas(vs_ticket_t *t, const vs_record_in *recs, size_
     for (size_t i = 0; i < n; i++) {
         bool dup = false;
         for (size_t j = i + 1; j < n && !dup; j++)
-            dup = recs[j].id_len == recs[i].id_len && memcmp(recs[j].id, recs[i].id, recs[i].id_len) == 0;
+            dup = recs[j].id_len == recs[i].id_len &&
+                  memcmp(recs[j].id, recs[i].id, recs[i].id_len) == 0;
         if (dup) continue; /* the last copy of an id counts */
         if (!coll_exists(c, recs[i].id, recs[i].id_len)) added++;
         add_bytes += coll_record_bytes(c, dim, recs[i].id_len, recs[i].meta_len);
     }
     if (l->max_vectors.set && added && (double)(count + added) > l->max_vectors.value)
-        return vs_status_set(st, VS_ERR_QUOTA_EXCEEDED, "Vector quota exceeded: %llu / %s vectors", (unsigned long long)count,
-                             shortest(a, l->max_vectors.value));
+        return vs_status_set(st, VS_ERR_QUOTA_EXCEEDED, "Vector quota exceeded: %llu / %s vectors",
+                             (unsigned long long)count, shortest(a, l->max_vectors.value));
     if (l->max_storage_bytes.set && (double)(bytes + add_bytes) > l->max_storage_bytes.value)
         return vs_status_set(st, VS_ERR_QUOTA_EXCEEDED, "Storage quota exceeded: %llu / %s bytes",
-                             (unsigned long long)(bytes + add_bytes), shortest(b, l->max_storage_bytes.value));
+                             (unsigned long long)(bytes + add_bytes),
+                             shortest(b, l->max_storage_bytes.value));
     return VS_OK;
 }
 
@@ -335,10 +383,12 @@ static vs_err do_upsert(vs_ticket_t *t, const vs_record_in *recs, size_t n, vs_s
     vs_ns_rec *nr = vs_malloc(n * sizeof *nr);
     if (!nr) return vs_status_set(st, VS_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
-        vs_value mv = recs[i].meta ? vs_value_of(recs[i].meta, recs[i].meta_len) : vs_value_empty_object();
+        vs_value mv =
+            recs[i].meta ? vs_value_of(recs[i].meta, recs[i].meta_len) : vs_value_empty_object();
         /* an empty object is stored as "no metadata" */
         bool empty = vs_value_count(mv) == 0;
-        nr[i] = (vs_ns_rec){recs[i].id, recs[i].id_len, recs[i].vector, empty ? NULL : mv.p, empty ? 0 : mv.len};
+        nr[i] = (vs_ns_rec){recs[i].id, recs[i].id_len, recs[i].vector, empty ? NULL : mv.p,
+                            empty ? 0 : mv.len};
     }
     vs_err rc = ns_upsert(t->ns, nr, n, dim, st);
     vs_free(nr);
@@ -357,24 +407,31 @@ vs_err svc_upsert(vs_ticket_t *t, const vs_record_in *rec, vs_status *st)
     return fail(t, rc, st);
 }
 
-vs_err svc_batch_upsert(vs_ticket_t *t, const vs_record_in *recs, size_t n, size_t *n_upserted, vs_status *st)
+vs_err svc_batch_upsert(vs_ticket_t *t, const vs_record_in *recs, size_t n, size_t *n_upserted,
+                        vs_status *st)
 {
     *n_upserted = 0;
     vs_err rc = VS_OK;
-    if (n == 0) rc = vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid batch: 'records' must hold at least one record");
+    if (n == 0)
+        rc = vs_status_set(st, VS_ERR_INVALID_ARGUMENT,
+                           "Invalid batch: 'records' must hold at least one record");
     if (rc == VS_OK && n > 10000)
-        rc = vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid batch: %zu records exceeds the limit of 10000", n);
+        rc = vs_status_set(st, VS_ERR_INVALID_ARGUMENT,
+                           "Invalid batch: %zu records exceeds the limit of 10000", n);
     for (size_t i = 0; rc == VS_OK && i < n; i++) {
         vs_status rst;
         vs_err r = check_record(&t->meta, &recs[i], &rst);
         if (r == VS_OK && recs[i].dim != recs[0].dim)
-            r = vs_status_set(&rst, VS_ERR_INVALID_ARGUMENT, "Dimension mismatch: expected %u, got %u", recs[0].dim, recs[i].dim);
+            r = vs_status_set(&rst, VS_ERR_INVALID_ARGUMENT,
+                              "Dimension mismatch: expected %u, got %u", recs[0].dim, recs[i].dim);
         if (r != VS_OK) rc = vs_status_set(st, r, "records[%zu]: %s", i, rst.msg);
     }
     const vs_ns_limits *l = &t->meta.limits;
     char a[32];
     if (rc == VS_OK && l->max_batch_size.set && (double)n > l->max_batch_size.value)
-        rc = vs_status_set(st, VS_ERR_QUOTA_EXCEEDED, "Batch of %zu records exceeds the namespace limit of %s", n, shortest(a, l->max_batch_size.value));
+        rc = vs_status_set(st, VS_ERR_QUOTA_EXCEEDED,
+                           "Batch of %zu records exceeds the namespace limit of %s", n,
+                           shortest(a, l->max_batch_size.value));
     if (rc == VS_OK) rc = check_write_quotas(t, recs, n, recs[0].dim, st);
     if (rc == VS_OK) rc = do_upsert(t, recs, n, st);
     if (rc == VS_OK) *n_upserted = n;
@@ -385,9 +442,12 @@ static vs_err id_op(vs_ticket_t *t, const char *id, size_t len, int kind, vs_sta
 {
     vs_err rc = check_id(id, len, st);
     if (rc == VS_OK) {
-        if (kind == 0) rc = ns_delete(t->ns, id, len, st);
-        else if (kind == 1) rc = ns_soft_delete(t->ns, id, len, st);
-        else rc = ns_restore(t->ns, id, len, st);
+        if (kind == 0)
+            rc = ns_delete(t->ns, id, len, st);
+        else if (kind == 1)
+            rc = ns_soft_delete(t->ns, id, len, st);
+        else
+            rc = ns_restore(t->ns, id, len, st);
     }
     if (rc == VS_OK && kind != 2) {
         metrics_add_deletes(t->s->metrics, 1);
@@ -396,9 +456,18 @@ static vs_err id_op(vs_ticket_t *t, const char *id, size_t len, int kind, vs_sta
     return fail(t, rc, st);
 }
 
-vs_err svc_delete(vs_ticket_t *t, const char *id, size_t l, vs_status *st) { return id_op(t, id, l, 0, st); }
-vs_err svc_soft_delete(vs_ticket_t *t, const char *id, size_t l, vs_status *st) { return id_op(t, id, l, 1, st); }
-vs_err svc_restore(vs_ticket_t *t, const char *id, size_t l, vs_status *st) { return id_op(t, id, l, 2, st); }
+vs_err svc_delete(vs_ticket_t *t, const char *id, size_t l, vs_status *st)
+{
+    return id_op(t, id, l, 0, st);
+}
+vs_err svc_soft_delete(vs_ticket_t *t, const char *id, size_t l, vs_status *st)
+{
+    return id_op(t, id, l, 1, st);
+}
+vs_err svc_restore(vs_ticket_t *t, const char *id, size_t l, vs_status *st)
+{
+    return id_op(t, id, l, 2, st);
+}
 
 vs_err svc_compact(vs_ticket_t *t, vs_compact_out *out, vs_status *st)
 {
@@ -458,4 +527,7 @@ vs_err svc_stats(vs_ticket_t *t, vs_stats_out *o, vs_status *st)
     return VS_OK;
 }
 
-const char *svc_metric_name(int m) { return m == VS_METRIC_L2 ? "l2" : m == VS_METRIC_DOT ? "dot" : "cosine"; }
+const char *svc_metric_name(int m)
+{
+    return m == VS_METRIC_L2 ? "l2" : m == VS_METRIC_DOT ? "dot" : "cosine";
+}

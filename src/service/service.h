@@ -58,13 +58,18 @@ typedef struct vs_service_config {
     bool metrics_require_key;     /* --metrics-require-key */
 } vs_service_config;
 
-typedef enum { VS_STATE_RECOVERING = 0, VS_STATE_READY = 1, VS_STATE_SHUTTING_DOWN = 2 } vs_svc_state;
+typedef enum {
+    VS_STATE_RECOVERING = 0,
+    VS_STATE_READY = 1,
+    VS_STATE_SHUTTING_DOWN = 2
+} vs_svc_state;
 
 /* Creates the service and the db directory (fails fast: path is a regular file, unreadable, ...:
  * the message names the path). Does not load namespaces yet: state RECOVERING. */
 vs_err svc_open(const vs_service_config *cfg, vs_service_t **out, vs_status *st);
 /* Loads every namespace (snapshot + log replay). Blocking; main runs it after the listeners are
- * up so /ready answers 503 meanwhile. On error the state stays RECOVERING and the caller exits 1. */
+ * up so /ready answers 503 meanwhile. On error the state stays RECOVERING and the caller exits 1.
+ */
 vs_err svc_recover(vs_service_t *s, vs_status *st);
 vs_svc_state svc_state(const vs_service_t *s);
 /* SIGTERM: new data requests get 503 UNAVAILABLE ("server is shutting down"); /ready says so. */
@@ -98,8 +103,8 @@ typedef struct vs_req {
 } vs_req;
 
 /* Steps 2 of the life cycle. On success *out is a ticket to pass to the operation and release. */
-vs_err svc_admit(vs_service_t *s, const vs_req *req, vs_op op, bool body_too_large, vs_ticket_t **out,
-                 vs_status *st);
+vs_err svc_admit(vs_service_t *s, const vs_req *req, vs_op op, bool body_too_large,
+                 vs_ticket_t **out, vs_status *st);
 /* A request the adapter could not decode: records the failure and fills st. Returns code. */
 vs_err svc_reject(vs_ticket_t *t, vs_err code, const char *msg, vs_status *st);
 void svc_release(vs_ticket_t *t);
@@ -111,11 +116,12 @@ const char *svc_ticket_namespace(const vs_ticket_t *t);
 typedef struct vs_record_in {
     const char *id;
     size_t id_len;
-    const float *vector; /* values as decoded; validation (finite, dimension, zero) is the service's */
+    const float
+        *vector; /* values as decoded; validation (finite, dimension, zero) is the service's */
     uint32_t dim;
     const uint8_t *meta; /* encoded metadata object (src/core/value.h); NULL = {} */
     size_t meta_len;
-    bool meta_too_deep;  /* the adapter's builder hit the depth limit: answered 400 by the service */
+    bool meta_too_deep; /* the adapter's builder hit the depth limit: answered 400 by the service */
 } vs_record_in;
 
 vs_err svc_upsert(vs_ticket_t *t, const vs_record_in *rec, vs_status *st);
@@ -127,21 +133,21 @@ vs_err svc_batch_upsert(vs_ticket_t *t, const vs_record_in *recs, size_t n, size
 typedef struct vs_query_in {
     const float *vector;
     uint32_t dim;
-    bool has_vector;          /* false -> 400 "missing field 'vector'" */
-    uint32_t limit;           /* 0 with has_limit false = default 10 */
+    bool has_vector; /* false -> 400 "missing field 'vector'" */
+    uint32_t limit;  /* 0 with has_limit false = default 10 */
     bool has_limit;
-    int64_t limit_raw;        /* the value as given (to report a bad limit exactly) */
-    const char *filter;       /* NULL = none */
+    int64_t limit_raw;  /* the value as given (to report a bad limit exactly) */
+    const char *filter; /* NULL = none */
     size_t filter_len;
-    uint32_t ef;              /* 0 = namespace default */
+    uint32_t ef; /* 0 = namespace default */
     bool has_ef;
     int64_t ef_raw;
-    bool include_metadata;    /* adapters default true */
-    bool include_vector;      /* adapters default false */
-    bool hybrid;              /* hybrid query (svc_hybrid_query, or a stream query with text) */
+    bool include_metadata; /* adapters default true */
+    bool include_vector;   /* adapters default false */
+    bool hybrid;           /* hybrid query (svc_hybrid_query, or a stream query with text) */
     const char *text_query;
     size_t text_len;
-    double alpha;             /* used when has_alpha; default 0.5 */
+    double alpha; /* used when has_alpha; default 0.5 */
     bool has_alpha;
 } vs_query_in;
 
@@ -149,8 +155,8 @@ typedef struct vs_hit {
     const char *id;
     size_t id_len;
     float score;
-    float vector_score; /* hybrid only */
-    float text_score;   /* hybrid only */
+    float vector_score;  /* hybrid only */
+    float text_score;    /* hybrid only */
     const uint8_t *meta; /* encoded metadata (NULL unless include_metadata) */
     size_t meta_len;
     const float *vector; /* NULL unless include_vector */
@@ -162,9 +168,10 @@ typedef struct vs_query_out {
     uint32_t dim;
     bool hybrid;
     uint64_t took_us;
-    const char *plan;  /* static string: "exact", "hnsw", "hnsw_filtered", "exact_filtered", "empty", "cache" ... */
+    const char *plan; /* static string: "exact", "hnsw", "hnsw_filtered", "exact_filtered", "empty",
+                         "cache" ... */
     uint64_t visited;
-    void *_mem;        /* owns hits and everything they point to */
+    void *_mem; /* owns hits and everything they point to */
 } vs_query_out;
 
 vs_err svc_query(vs_ticket_t *t, const vs_query_in *q, vs_query_out *out, vs_status *st);
@@ -195,8 +202,8 @@ vs_err svc_compact(vs_ticket_t *t, vs_compact_out *out, vs_status *st);
 
 typedef struct vs_stats_out {
     char namespace_id[72];
-    uint32_t dimension;  /* 0 = not fixed yet (JSON null) */
-    const char *metric;  /* "cosine" | "l2" | "dot" */
+    uint32_t dimension; /* 0 = not fixed yet (JSON null) */
+    const char *metric; /* "cosine" | "l2" | "dot" */
     uint64_t vector_count, active_count, deleted_count;
     uint64_t reclaimable_bytes;
     uint64_t memory_bytes, disk_bytes;
@@ -234,13 +241,13 @@ typedef struct vs_quotas_update {
 
 typedef struct vs_ns_create {
     const char *id;
-    const char *name;          /* NULL = id */
-    const char *tier;          /* "free" | "pro" | "enterprise"; NULL = use quotas */
+    const char *name; /* NULL = id */
+    const char *tier; /* "free" | "pro" | "enterprise"; NULL = use quotas */
     bool has_quotas;
-    vs_quotas_update quotas;   /* VS_QUP_ABSENT fields are unlimited at creation */
-    uint32_t dimension;        /* 0 = fixed by the first vector */
+    vs_quotas_update quotas; /* VS_QUP_ABSENT fields are unlimited at creation */
+    uint32_t dimension;      /* 0 = fixed by the first vector */
     bool has_metric;
-    const char *metric;        /* "cosine" | "l2" | "dot" (validated by the service) */
+    const char *metric;                     /* "cosine" | "l2" | "dot" (validated by the service) */
     uint32_t m, ef_construction, ef_search; /* 0 = defaults */
 } vs_ns_create;
 
@@ -263,9 +270,11 @@ void vs_ns_info_free(vs_ns_info *info); /* frees fields, not the struct */
 
 vs_err svc_ns_create(vs_service_t *s, const vs_req *req, const vs_ns_create *c, vs_ns_info *out,
                      vs_status *st);
-vs_err svc_ns_list(vs_service_t *s, const vs_req *req, vs_ns_info **out, size_t *n_out, vs_status *st);
+vs_err svc_ns_list(vs_service_t *s, const vs_req *req, vs_ns_info **out, size_t *n_out,
+                   vs_status *st);
 void vs_ns_info_array_free(vs_ns_info *arr, size_t n);
-vs_err svc_ns_get(vs_service_t *s, const vs_req *req, const char *id, vs_ns_info *out, vs_status *st);
+vs_err svc_ns_get(vs_service_t *s, const vs_req *req, const char *id, vs_ns_info *out,
+                  vs_status *st);
 vs_err svc_ns_update_quotas(vs_service_t *s, const vs_req *req, const char *id,
                             const vs_quotas_update *u, vs_ns_info *out, vs_status *st);
 vs_err svc_ns_update_status(vs_service_t *s, const vs_req *req, const char *id, const char *status,
@@ -280,7 +289,7 @@ vs_err svc_admin_stats(vs_service_t *s, const vs_req *req, vs_admin_stats *out, 
 /* Per-namespace API keys (SPEC 11). The secret is shown once, in the create answer. */
 typedef struct vs_key_info {
     char key_id[40];
-    char key[80];        /* only filled by svc_key_create */
+    char key[80]; /* only filled by svc_key_create */
     char namespace_id[72];
     int64_t created_at;
 } vs_key_info;

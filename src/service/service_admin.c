@@ -20,8 +20,9 @@
 #include <time.h>
 
 #define LIMITS(X)                                                                                  \
-    X(max_vectors) X(max_storage_bytes) X(max_requests_per_second) X(max_concurrent_queries)       \
-        X(max_dimension) X(max_results_per_query) X(max_batch_size)
+    X(max_vectors)                                                                                 \
+    X(max_storage_bytes) X(max_requests_per_second) X(max_concurrent_queries) X(max_dimension)     \
+        X(max_results_per_query) X(max_batch_size)
 
 static const struct {
     const char *name;
@@ -41,7 +42,8 @@ static vs_err tier_limits(const char *tier, vs_ns_limits *l, vs_status *st)
         for (int j = 0; j < 7; j++) f[j] = (vs_limit){true, tiers[i].v[j]};
         return VS_OK;
     }
-    return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Unknown tier '%.40s': use free, pro or enterprise", tier);
+    return vs_status_set(st, VS_ERR_INVALID_ARGUMENT,
+                         "Unknown tier '%.40s': use free, pro or enterprise", tier);
 }
 
 /* Applies an update to limits; validates values (non-negative, whole numbers where counts). */
@@ -51,9 +53,11 @@ static vs_err apply_update(vs_ns_limits *l, const vs_quotas_update *u, vs_status
     if (u->f.kind == VS_QUP_NULL) l->f = (vs_limit){false, 0};                                     \
     if (u->f.kind == VS_QUP_VALUE) {                                                               \
         if (!(u->f.value >= 0) || !isfinite(u->f.value))                                           \
-            return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid quota '%s': must be a non-negative number or null", #f); \
-        if (strcmp(#f, "max_requests_per_second") != 0 && u->f.value != floor(u->f.value))        \
-            return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid quota '%s': must be a whole number or null", #f); \
+            return vs_status_set(st, VS_ERR_INVALID_ARGUMENT,                                      \
+                                 "Invalid quota '%s': must be a non-negative number or null", #f); \
+        if (strcmp(#f, "max_requests_per_second") != 0 && u->f.value != floor(u->f.value))         \
+            return vs_status_set(st, VS_ERR_INVALID_ARGUMENT,                                      \
+                                 "Invalid quota '%s': must be a whole number or null", #f);        \
         l->f = (vs_limit){true, u->f.value};                                                       \
     }
     LIMITS(APPLY)
@@ -94,7 +98,8 @@ static void fill_info(vs_ns_t *ns, vs_ns_info *o)
     o->total_upserts = m.usage.total_upserts;
     o->total_deletes = m.usage.total_deletes;
     double u = 0;
-    if (m.limits.max_vectors.set && m.limits.max_vectors.value > 0) u = fmax(u, (double)o->vector_count / m.limits.max_vectors.value);
+    if (m.limits.max_vectors.set && m.limits.max_vectors.value > 0)
+        u = fmax(u, (double)o->vector_count / m.limits.max_vectors.value);
     if (m.limits.max_storage_bytes.set && m.limits.max_storage_bytes.value > 0)
         u = fmax(u, (double)o->storage_bytes / m.limits.max_storage_bytes.value);
     o->quota_utilization = u;
@@ -120,13 +125,17 @@ static int parse_metric(const char *s)
     return -1;
 }
 
-vs_err svc_ns_create(vs_service_t *s, const vs_req *req, const vs_ns_create *c, vs_ns_info *out, vs_status *st)
+vs_err svc_ns_create(vs_service_t *s, const vs_req *req, const vs_ns_create *c, vs_ns_info *out,
+                     vs_status *st)
 {
     vs_err rc = svc_auth_admin(s, req->api_key, st);
     if (rc != VS_OK) return rc;
     if (!c->id || !*c->id) return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "missing field 'id'");
     if (!vs_ns_id_valid(c->id))
-        return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid namespace id '%.80s': use 1-64 letters, digits, '_' or '-', starting with a letter or digit", c->id);
+        return vs_status_set(st, VS_ERR_INVALID_ARGUMENT,
+                             "Invalid namespace id '%.80s': use 1-64 letters, digits, '_' or '-', "
+                             "starting with a letter or digit",
+                             c->id);
     vs_ns_meta m;
     memset(&m, 0, sizeof m);
     snprintf(m.id, sizeof m.id, "%s", c->id);
@@ -140,18 +149,27 @@ vs_err svc_ns_create(vs_service_t *s, const vs_req *req, const vs_ns_create *c, 
         rc = apply_update(&m.limits, &c->quotas, st);
         if (rc != VS_OK) return rc;
     }
-    if (c->dimension > 65536) return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid dimension %u: must be 1-65536", c->dimension);
+    if (c->dimension > 65536)
+        return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid dimension %u: must be 1-65536",
+                             c->dimension);
     m.dim = c->dimension;
     if (c->has_metric) {
         int mt = c->metric ? parse_metric(c->metric) : -1;
-        if (mt < 0) return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid metric '%.40s': use cosine, l2 or dot", c->metric ? c->metric : "");
+        if (mt < 0)
+            return vs_status_set(st, VS_ERR_INVALID_ARGUMENT,
+                                 "Invalid metric '%.40s': use cosine, l2 or dot",
+                                 c->metric ? c->metric : "");
         m.metric = mt;
     }
     if ((c->m && (c->m < HNSW_MIN_M || c->m > HNSW_MAX_M)) ||
-        (c->ef_construction && (c->ef_construction < HNSW_MIN_EF_CONSTRUCTION || c->ef_construction > HNSW_MAX_EF_CONSTRUCTION)) ||
+        (c->ef_construction && (c->ef_construction < HNSW_MIN_EF_CONSTRUCTION ||
+                                c->ef_construction > HNSW_MAX_EF_CONSTRUCTION)) ||
         (c->ef_search && (c->ef_search < HNSW_MIN_EF_SEARCH || c->ef_search > HNSW_MAX_EF_SEARCH)))
-        return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid hnsw settings: m %u-%u, ef_construction %u-%u, ef_search %u-%u",
-                             HNSW_MIN_M, HNSW_MAX_M, HNSW_MIN_EF_CONSTRUCTION, HNSW_MAX_EF_CONSTRUCTION, HNSW_MIN_EF_SEARCH, HNSW_MAX_EF_SEARCH);
+        return vs_status_set(
+            st, VS_ERR_INVALID_ARGUMENT,
+            "Invalid hnsw settings: m %u-%u, ef_construction %u-%u, ef_search %u-%u", HNSW_MIN_M,
+            HNSW_MAX_M, HNSW_MIN_EF_CONSTRUCTION, HNSW_MAX_EF_CONSTRUCTION, HNSW_MIN_EF_SEARCH,
+            HNSW_MAX_EF_SEARCH);
     m.m = c->m;
     m.ef_construction = c->ef_construction;
     m.ef_search = c->ef_search;
@@ -163,7 +181,8 @@ vs_err svc_ns_create(vs_service_t *s, const vs_req *req, const vs_ns_create *c, 
     return VS_OK;
 }
 
-vs_err svc_ns_list(vs_service_t *s, const vs_req *req, vs_ns_info **out, size_t *n_out, vs_status *st)
+vs_err svc_ns_list(vs_service_t *s, const vs_req *req, vs_ns_info **out, size_t *n_out,
+                   vs_status *st)
 {
     *out = NULL;
     *n_out = 0;
@@ -183,16 +202,19 @@ vs_err svc_ns_list(vs_service_t *s, const vs_req *req, vs_ns_info **out, size_t 
     return VS_OK;
 }
 
-static vs_err admin_ns(vs_service_t *s, const vs_req *req, const char *id, vs_ns_t **ns, vs_status *st)
+static vs_err admin_ns(vs_service_t *s, const vs_req *req, const char *id, vs_ns_t **ns,
+                       vs_status *st)
 {
     vs_err rc = svc_auth_admin(s, req->api_key, st);
     if (rc != VS_OK) return rc;
     *ns = id ? cat_get(s->cat, id) : NULL;
-    if (!*ns) return vs_status_set(st, VS_ERR_NOT_FOUND, "Namespace '%.80s' not found", id ? id : "");
+    if (!*ns)
+        return vs_status_set(st, VS_ERR_NOT_FOUND, "Namespace '%.80s' not found", id ? id : "");
     return VS_OK;
 }
 
-vs_err svc_ns_get(vs_service_t *s, const vs_req *req, const char *id, vs_ns_info *out, vs_status *st)
+vs_err svc_ns_get(vs_service_t *s, const vs_req *req, const char *id, vs_ns_info *out,
+                  vs_status *st)
 {
     vs_ns_t *ns;
     vs_err rc = admin_ns(s, req, id, &ns, st);
@@ -202,8 +224,8 @@ vs_err svc_ns_get(vs_service_t *s, const vs_req *req, const char *id, vs_ns_info
     return VS_OK;
 }
 
-vs_err svc_ns_update_quotas(vs_service_t *s, const vs_req *req, const char *id, const vs_quotas_update *u,
-                            vs_ns_info *out, vs_status *st)
+vs_err svc_ns_update_quotas(vs_service_t *s, const vs_req *req, const char *id,
+                            const vs_quotas_update *u, vs_ns_info *out, vs_status *st)
 {
     vs_ns_t *ns;
     vs_err rc = admin_ns(s, req, id, &ns, st);
@@ -225,8 +247,10 @@ vs_err svc_ns_update_status(vs_service_t *s, const vs_req *req, const char *id, 
     if (rc != VS_OK) return rc;
     vs_ns_status ss;
     if (!status || !vs_ns_status_parse(status, &ss))
-        rc = vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid status '%.40s': use active, suspended, read_only or pending_deletion",
-                           status ? status : "");
+        rc = vs_status_set(
+            st, VS_ERR_INVALID_ARGUMENT,
+            "Invalid status '%.40s': use active, suspended, read_only or pending_deletion",
+            status ? status : "");
     if (rc == VS_OK) rc = ns_set_status(ns, ss, st);
     if (rc == VS_OK && out) fill_info(ns, out);
     ns_release(ns);
@@ -238,7 +262,8 @@ vs_err svc_ns_delete(vs_service_t *s, const vs_req *req, const char *id, vs_stat
     vs_err rc = svc_auth_admin(s, req->api_key, st);
     if (rc != VS_OK) return rc;
     if (id && strcmp(id, "default") == 0)
-        return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "The default namespace cannot be deleted");
+        return vs_status_set(st, VS_ERR_INVALID_ARGUMENT,
+                             "The default namespace cannot be deleted");
     rc = cat_delete(s->cat, id ? id : "", st);
     if (rc == VS_OK) {
         qcache_drop_prefix(s->cache, id, strlen(id) + 1);
@@ -284,7 +309,8 @@ void svc_metrics_render(vs_service_t *s, vs_buf *out)
     for (size_t i = 0; i < n; i++) {
         if (rows && info) {
             fill_info(all[i], &info[i]);
-            rows[i] = (metrics_ns_row){info[i].id, info[i].vector_count, info[i].quota_utilization, info[i].total_requests};
+            rows[i] = (metrics_ns_row){info[i].id, info[i].vector_count, info[i].quota_utilization,
+                                       info[i].total_requests};
             total += info[i].vector_count;
         }
         ns_release(all[i]);
@@ -300,4 +326,7 @@ void svc_count_http(vs_service_t *s, const char *route, const char *method, int 
     metrics_count_http(s->metrics, route, method, status);
 }
 
-void svc_count_grpc(vs_service_t *s, const char *method, int code) { metrics_count_grpc(s->metrics, method, code); }
+void svc_count_grpc(vs_service_t *s, const char *method, int code)
+{
+    metrics_count_grpc(s->metrics, method, code);
+}

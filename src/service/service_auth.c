@@ -25,7 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static void sha256(const unsigned char *salt, size_t salt_len, const char *key, unsigned char out[32])
+static void sha256(const unsigned char *salt, size_t salt_len, const char *key,
+                   unsigned char out[32])
 {
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     unsigned int n = 32;
@@ -63,7 +64,9 @@ static bool key_namespace(vs_service_t *s, const char *key, char ns_out[72])
 
 static vs_err missing(vs_status *st)
 {
-    return vs_status_set(st, VS_ERR_UNAUTHENTICATED, "Missing API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'");
+    return vs_status_set(
+        st, VS_ERR_UNAUTHENTICATED,
+        "Missing API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'");
 }
 
 vs_err svc_auth_data(vs_service_t *s, const char *key, const char *ns_id, vs_status *st)
@@ -72,9 +75,11 @@ vs_err svc_auth_data(vs_service_t *s, const char *key, const char *ns_id, vs_sta
     if (!key || !*key) return missing(st);
     if (is_admin(s, key)) return VS_OK;
     char ns[72];
-    if (!key_namespace(s, key, ns)) return vs_status_set(st, VS_ERR_UNAUTHENTICATED, "Invalid API key");
+    if (!key_namespace(s, key, ns))
+        return vs_status_set(st, VS_ERR_UNAUTHENTICATED, "Invalid API key");
     if (strcmp(ns, ns_id) != 0)
-        return vs_status_set(st, VS_ERR_PERMISSION_DENIED, "API key is not allowed to access namespace '%.80s'", ns_id);
+        return vs_status_set(st, VS_ERR_PERMISSION_DENIED,
+                             "API key is not allowed to access namespace '%.80s'", ns_id);
     return VS_OK;
 }
 
@@ -85,7 +90,8 @@ vs_err svc_auth_admin(vs_service_t *s, const char *key, vs_status *st)
     if (is_admin(s, key)) return VS_OK;
     char ns[72];
     if (key_namespace(s, key, ns))
-        return vs_status_set(st, VS_ERR_PERMISSION_DENIED, "A namespace API key cannot use the admin API");
+        return vs_status_set(st, VS_ERR_PERMISSION_DENIED,
+                             "A namespace API key cannot use the admin API");
     return vs_status_set(st, VS_ERR_UNAUTHENTICATED, "Invalid API key");
 }
 
@@ -127,10 +133,12 @@ static vs_err save_ns_keys(vs_service_t *s, const char *ns_id, vs_status *st)
         char salt[33], hash[65];
         hex(s->keys[i].salt, 16, salt);
         hex(s->keys[i].hash, 32, hash);
-        json_array_append_new(arr, json_pack("{s:s, s:I, s:s, s:s}", "key_id", s->keys[i].key_id, "created_at",
-                                             (json_int_t)s->keys[i].created_at, "salt", salt, "sha256", hash));
+        json_array_append_new(arr, json_pack("{s:s, s:I, s:s, s:s}", "key_id", s->keys[i].key_id,
+                                             "created_at", (json_int_t)s->keys[i].created_at,
+                                             "salt", salt, "sha256", hash));
     }
-    json_t *doc = json_pack("{s:s, s:i, s:o}", "format", "vecstore-keys", "version", 1, "keys", arr);
+    json_t *doc =
+        json_pack("{s:s, s:i, s:o}", "format", "vecstore-keys", "version", 1, "keys", arr);
     char path[PATH_MAX + 100], tmp[PATH_MAX + 100];
     snprintf(path, sizeof path, "%s/%s/keys.json", s->db_path, ns_id);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -143,7 +151,8 @@ static vs_err save_ns_keys(vs_service_t *s, const char *ns_id, vs_status *st)
             fsync(fd);
             close(fd);
         }
-        if (rename(tmp, path) != 0) rc = vs_status_set(st, VS_ERR_IO, "rename(%s) failed: %s", path, strerror(errno));
+        if (rename(tmp, path) != 0)
+            rc = vs_status_set(st, VS_ERR_IO, "rename(%s) failed: %s", path, strerror(errno));
     }
     json_decref(doc);
     return rc;
@@ -165,7 +174,8 @@ vs_err svc_keys_load(vs_service_t *s, vs_status *st)
         {
             svc_key key;
             memset(&key, 0, sizeof key);
-            snprintf(key.key_id, sizeof key.key_id, "%s", json_string_value(json_object_get(k, "key_id")) ?: "");
+            snprintf(key.key_id, sizeof key.key_id, "%s",
+                     json_string_value(json_object_get(k, "key_id")) ?: "");
             snprintf(key.namespace_id, sizeof key.namespace_id, "%s", ns_id(all[i]));
             key.created_at = json_integer_value(json_object_get(k, "created_at"));
             if (!unhex(json_string_value(json_object_get(k, "salt")), key.salt, 16) ||
@@ -193,7 +203,8 @@ void svc_keys_free(vs_service_t *s)
     s->n_keys = 0;
 }
 
-vs_err svc_key_create(vs_service_t *s, const vs_req *req, const char *ns_id, vs_key_info *out, vs_status *st)
+vs_err svc_key_create(vs_service_t *s, const vs_req *req, const char *ns_id, vs_key_info *out,
+                      vs_status *st)
 {
     vs_err rc = svc_auth_admin(s, req->api_key, st);
     if (rc != VS_OK) return rc;
@@ -203,7 +214,8 @@ vs_err svc_key_create(vs_service_t *s, const vs_req *req, const char *ns_id, vs_
     unsigned char secret[32], idb[8];
     svc_key k;
     memset(&k, 0, sizeof k);
-    if (RAND_bytes(secret, sizeof secret) != 1 || RAND_bytes(idb, sizeof idb) != 1 || RAND_bytes(k.salt, sizeof k.salt) != 1)
+    if (RAND_bytes(secret, sizeof secret) != 1 || RAND_bytes(idb, sizeof idb) != 1 ||
+        RAND_bytes(k.salt, sizeof k.salt) != 1)
         return vs_status_set(st, VS_ERR_INTERNAL, "random number generator failure");
     memset(out, 0, sizeof *out);
     char sh[65], ih[17];
@@ -232,8 +244,8 @@ vs_err svc_key_create(vs_service_t *s, const vs_req *req, const char *ns_id, vs_
     return rc;
 }
 
-vs_err svc_key_list(vs_service_t *s, const vs_req *req, const char *ns_id, vs_key_info **out, size_t *n_out,
-                    vs_status *st)
+vs_err svc_key_list(vs_service_t *s, const vs_req *req, const char *ns_id, vs_key_info **out,
+                    size_t *n_out, vs_status *st)
 {
     *out = NULL;
     *n_out = 0;
@@ -259,14 +271,17 @@ vs_err svc_key_list(vs_service_t *s, const vs_req *req, const char *ns_id, vs_ke
     return VS_OK;
 }
 
-vs_err svc_key_revoke(vs_service_t *s, const vs_req *req, const char *ns_id, const char *key_id, vs_status *st)
+vs_err svc_key_revoke(vs_service_t *s, const vs_req *req, const char *ns_id, const char *key_id,
+                      vs_status *st)
 {
     vs_err rc = svc_auth_admin(s, req->api_key, st);
     if (rc != VS_OK) return rc;
     pthread_mutex_lock(&s->keys_mu);
-    rc = vs_status_set(st, VS_ERR_NOT_FOUND, "API key '%.60s' not found in namespace '%.80s'", key_id, ns_id);
+    rc = vs_status_set(st, VS_ERR_NOT_FOUND, "API key '%.60s' not found in namespace '%.80s'",
+                       key_id, ns_id);
     for (size_t i = 0; i < s->n_keys; i++) {
-        if (strcmp(s->keys[i].namespace_id, ns_id) != 0 || strcmp(s->keys[i].key_id, key_id) != 0) continue;
+        if (strcmp(s->keys[i].namespace_id, ns_id) != 0 || strcmp(s->keys[i].key_id, key_id) != 0)
+            continue;
         svc_key removed = s->keys[i];
         memmove(s->keys + i, s->keys + i + 1, (s->n_keys - i - 1) * sizeof *s->keys);
         s->n_keys--;

@@ -147,39 +147,54 @@ void vs_query_out_free(vs_query_out *out)
     memset(out, 0, sizeof *out);
 }
 
-static vs_err validate(vs_ticket_t *t, const vs_query_in *q, bool hybrid, uint32_t *limit, vs_status *st)
+static vs_err validate(vs_ticket_t *t, const vs_query_in *q, bool hybrid, uint32_t *limit,
+                       vs_status *st)
 {
     if (!q->has_vector) return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "missing field 'vector'");
     if (!q->vector || q->dim == 0)
-        return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid vector: must hold at least one number");
+        return vs_status_set(st, VS_ERR_INVALID_ARGUMENT,
+                             "Invalid vector: must hold at least one number");
     for (uint32_t i = 0; i < q->dim; i++)
         if (!isfinite(q->vector[i]))
-            return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid vector: element %u is not a finite float32 (NaN, Infinity and values beyond +-3.4e38 are rejected)", i);
+            return vs_status_set(st, VS_ERR_INVALID_ARGUMENT,
+                                 "Invalid vector: element %u is not a finite float32 (NaN, "
+                                 "Infinity and values beyond +-3.4e38 are rejected)",
+                                 i);
     uint32_t dim = t->meta.dim ? t->meta.dim : coll_dim(ns_coll(t->ns));
     if (dim && q->dim != dim)
-        return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Dimension mismatch: expected %u, got %u", dim, q->dim);
+        return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Dimension mismatch: expected %u, got %u",
+                             dim, q->dim);
     if (t->meta.metric == VS_METRIC_COSINE) {
         bool zero = true;
         for (uint32_t i = 0; i < q->dim && zero; i++) zero = q->vector[i] == 0.0f;
-        if (zero) return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid vector: a zero vector has no direction under the cosine metric");
+        if (zero)
+            return vs_status_set(
+                st, VS_ERR_INVALID_ARGUMENT,
+                "Invalid vector: a zero vector has no direction under the cosine metric");
     }
     *limit = 10;
     if (q->has_limit) {
         if (q->limit_raw < 1 || q->limit_raw > 10000)
-            return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid limit %lld: must be between 1 and 10000", (long long)q->limit_raw);
+            return vs_status_set(st, VS_ERR_INVALID_ARGUMENT,
+                                 "Invalid limit %lld: must be between 1 and 10000",
+                                 (long long)q->limit_raw);
         *limit = (uint32_t)q->limit_raw;
     }
     if (q->has_ef && (q->ef_raw < 1 || q->ef_raw > 10000))
-        return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid ef %lld: must be between 1 and 10000", (long long)q->ef_raw);
+        return vs_status_set(st, VS_ERR_INVALID_ARGUMENT,
+                             "Invalid ef %lld: must be between 1 and 10000", (long long)q->ef_raw);
     if (hybrid) {
-        if (!q->text_query) return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "missing field 'text_query'");
+        if (!q->text_query)
+            return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "missing field 'text_query'");
         if (q->has_alpha && !(q->alpha >= 0.0 && q->alpha <= 1.0))
-            return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Invalid alpha: must be between 0 and 1");
+            return vs_status_set(st, VS_ERR_INVALID_ARGUMENT,
+                                 "Invalid alpha: must be between 0 and 1");
     }
     return VS_OK;
 }
 
-static vs_err run_query(vs_ticket_t *t, const vs_query_in *qin, bool hybrid, vs_query_out *out, vs_status *st)
+static vs_err run_query(vs_ticket_t *t, const vs_query_in *qin, bool hybrid, vs_query_out *out,
+                        vs_status *st)
 {
     memset(out, 0, sizeof *out);
     vs_service_t *s = t->s;
@@ -188,10 +203,12 @@ static vs_err run_query(vs_ticket_t *t, const vs_query_in *qin, bool hybrid, vs_
     flt_expr_t *filter = NULL;
     if (rc == VS_OK && qin->filter) rc = flt_parse(qin->filter, qin->filter_len, &filter, st);
     const vs_ns_limits *l = &t->meta.limits;
-    if (rc == VS_OK && l->max_results_per_query.set && (double)limit > l->max_results_per_query.value) {
+    if (rc == VS_OK && l->max_results_per_query.set &&
+        (double)limit > l->max_results_per_query.value) {
         char a[32];
         vs_fmt_double(a, l->max_results_per_query.value);
-        rc = vs_status_set(st, VS_ERR_QUOTA_EXCEEDED, "limit %u exceeds the namespace limit of %s results", limit, a);
+        rc = vs_status_set(st, VS_ERR_QUOTA_EXCEEDED,
+                           "limit %u exceeds the namespace limit of %s results", limit, a);
     }
     if (rc != VS_OK) {
         flt_free(filter);
@@ -212,8 +229,10 @@ static vs_err run_query(vs_ticket_t *t, const vs_query_in *qin, bool hybrid, vs_
         rc = materialise(cached, clen, out, st);
     } else {
         metrics_cache_miss(s->metrics);
-        coll_query cq = {q.vector, limit, q.ef, filter, hybrid, q.text_query, q.text_len, q.alpha,
-                         q.include_metadata, q.include_vector};
+        coll_query cq = {q.vector,        limit,   q.ef,
+                         filter,          hybrid,  q.text_query,
+                         q.text_len,      q.alpha, q.include_metadata,
+                         q.include_vector};
         if (hybrid && !cq.text) cq.text_len = 0;
         coll_result r;
         rc = coll_search(ns_coll(t->ns), &cq, &r, st);
@@ -238,7 +257,8 @@ static vs_err run_query(vs_ticket_t *t, const vs_query_in *qin, bool hybrid, vs_
     out->hybrid = hybrid;
     if (rc == VS_OK) {
         metrics_add_queries(s->metrics, 1);
-        if (!hybrid && t->op != VS_OP_STREAM_QUERY) metrics_observe_query_seconds(s->metrics, (double)out->took_us / 1e6);
+        if (!hybrid && t->op != VS_OP_STREAM_QUERY)
+            metrics_observe_query_seconds(s->metrics, (double)out->took_us / 1e6);
         ns_count(t->ns, 0, 1, 0, 0);
     } else {
         metrics_count_error(s->metrics, vs_err_name(rc));

@@ -28,8 +28,8 @@ struct vs_service {
     vs_service_config cfg; /* strings copied into the buffers below */
     char db_path[PATH_MAX];
     char admin_key[256];
-    _Atomic int state;        /* vs_svc_state */
-    _Atomic long in_flight;   /* tickets not yet released */
+    _Atomic int state;      /* vs_svc_state */
+    _Atomic long in_flight; /* tickets not yet released */
     vs_catalog_t *cat;
     vs_metrics_t *metrics;
     vs_qcache_t *cache;

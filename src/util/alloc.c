@@ -19,12 +19,27 @@ static int should_fail(void)
     return 0;
 }
 
-void vs_alloc_fail_after(long countdown) { atomic_store(&fail_countdown, countdown); }
+void vs_alloc_fail_after(long countdown)
+{
+    atomic_store(&fail_countdown, countdown);
+}
 
-void *vs_malloc(size_t n) { return should_fail() ? NULL : malloc(n ? n : 1); }
-void *vs_calloc(size_t n, size_t size) { return should_fail() ? NULL : calloc(n ? n : 1, size ? size : 1); }
-void *vs_realloc(void *p, size_t n) { return should_fail() ? NULL : realloc(p, n ? n : 1); }
-void vs_free(void *p) { free(p); }
+void *vs_malloc(size_t n)
+{
+    return should_fail() ? NULL : malloc(n ? n : 1);
+}
+void *vs_calloc(size_t n, size_t size)
+{
+    return should_fail() ? NULL : calloc(n ? n : 1, size ? size : 1);
+}
+void *vs_realloc(void *p, size_t n)
+{
+    return should_fail() ? NULL : realloc(p, n ? n : 1);
+}
+void vs_free(void *p)
+{
+    free(p);
+}
 
 char *vs_strndup(const char *s, size_t n)
 {
@@ -35,4 +50,7 @@ char *vs_strndup(const char *s, size_t n)
     return d;
 }
 
-char *vs_strdup(const char *s) { return vs_strndup(s, strlen(s)); }
+char *vs_strdup(const char *s)
+{
+    return vs_strndup(s, strlen(s));
+}

@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 
-void vs_buf_init(vs_buf *b) { *b = (vs_buf)VS_BUF_INIT; }
+void vs_buf_init(vs_buf *b)
+{
+    *b = (vs_buf)VS_BUF_INIT;
+}
 
 void vs_buf_free(vs_buf *b)
 {
@@ -47,7 +50,10 @@ void vs_buf_append(vs_buf *b, const void *p, size_t n)
     b->len += n;
 }
 
-void vs_buf_append_u8(vs_buf *b, uint8_t v) { vs_buf_append(b, &v, 1); }
+void vs_buf_append_u8(vs_buf *b, uint8_t v)
+{
+    vs_buf_append(b, &v, 1);
+}
 
 void vs_buf_append_u32(vs_buf *b, uint32_t v)
 {
@@ -63,7 +69,10 @@ void vs_buf_append_u64(vs_buf *b, uint64_t v)
     vs_buf_append(b, t, 8);
 }
 
-void vs_buf_append_str(vs_buf *b, const char *s) { vs_buf_append(b, s, strlen(s)); }
+void vs_buf_append_str(vs_buf *b, const char *s)
+{
+    vs_buf_append(b, s, strlen(s));
+}
 
 void vs_buf_printf(vs_buf *b, const char *fmt, ...)
 {

@@ -20,7 +20,10 @@ typedef struct vs_buf {
     bool oom;
 } vs_buf;
 
-#define VS_BUF_INIT {NULL, 0, 0, false}
+#define VS_BUF_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0, false                                                                          \
+    }
 
 void vs_buf_init(vs_buf *b);
 void vs_buf_free(vs_buf *b);
@@ -46,7 +49,8 @@ static inline uint64_t vs_load_u64(const uint8_t *p)
 }
 static inline void vs_store_u32(uint8_t *p, uint32_t v)
 {
-    p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
+    p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16),
+    p[3] = (uint8_t)(v >> 24);
 }
 static inline void vs_store_u64(uint8_t *p, uint64_t v)
 {

@@ -19,12 +19,27 @@ static const struct {
 #undef VS_ERR_ROW
 };
 
-static int valid(vs_err c) { return (int)c >= 0 && c < VS_ERR__COUNT; }
+static int valid(vs_err c)
+{
+    return (int)c >= 0 && c < VS_ERR__COUNT;
+}
 
-const char *vs_err_name(vs_err c) { return valid(c) ? err_rows[c].name : "INTERNAL"; }
-int vs_err_http_status(vs_err c) { return valid(c) ? err_rows[c].http : 500; }
-int vs_err_grpc_status(vs_err c) { return valid(c) ? err_rows[c].grpc : 13; }
-const char *vs_err_default_msg(vs_err c) { return valid(c) ? err_rows[c].msg : "internal error"; }
+const char *vs_err_name(vs_err c)
+{
+    return valid(c) ? err_rows[c].name : "INTERNAL";
+}
+int vs_err_http_status(vs_err c)
+{
+    return valid(c) ? err_rows[c].http : 500;
+}
+int vs_err_grpc_status(vs_err c)
+{
+    return valid(c) ? err_rows[c].grpc : 13;
+}
+const char *vs_err_default_msg(vs_err c)
+{
+    return valid(c) ? err_rows[c].msg : "internal error";
+}
 
 vs_err vs_status_vset(vs_status *st, vs_err code, const char *fmt, va_list ap)
 {

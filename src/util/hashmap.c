@@ -25,7 +25,10 @@ uint64_t vs_hash_bytes(const void *p, size_t n)
     return h | 1; /* 0 marks an empty slot */
 }
 
-void vs_hmap_init(vs_hmap *m) { memset(m, 0, sizeof *m); }
+void vs_hmap_init(vs_hmap *m)
+{
+    memset(m, 0, sizeof *m);
+}
 
 void vs_hmap_free(vs_hmap *m)
 {
@@ -113,4 +116,7 @@ bool vs_hmap_del(vs_hmap *m, const char *key, size_t len)
     return true;
 }
 
-size_t vs_hmap_memory_bytes(const vs_hmap *m) { return m->cap * sizeof(vs_hmap_entry); }
+size_t vs_hmap_memory_bytes(const vs_hmap *m)
+{
+    return m->cap * sizeof(vs_hmap_entry);
+}

@@ -3,8 +3,8 @@
  * namespace id -> index). Keys are BORROWED: the caller keeps the key bytes alive and unchanged
  * while they are in the map (the store points at each record's own id copy).
  *
- * Linear probing with backward-shift deletion (no tombstones), capacity a power of two, load <= 0.75.
- * Not thread-safe: the owner's lock guards it.
+ * Linear probing with backward-shift deletion (no tombstones), capacity a power of two, load <=
+ * 0.75. Not thread-safe: the owner's lock guards it.
  */
 #ifndef VS_UTIL_HASHMAP_H
 #define VS_UTIL_HASHMAP_H

@@ -17,10 +17,22 @@ static _Atomic int cur_level = VS_LOG_INFO;
 
 static const char *names[] = {"ERROR", "WARN", "INFO", "DEBUG", "TRACE"};
 
-void vs_log_set_level(vs_log_level l) { atomic_store(&cur_level, (int)l); }
-vs_log_level vs_log_get_level(void) { return (vs_log_level)atomic_load(&cur_level); }
-bool vs_log_enabled(vs_log_level l) { return (int)l <= atomic_load_explicit(&cur_level, memory_order_relaxed); }
-const char *vs_log_level_name(vs_log_level l) { return (unsigned)l < 5 ? names[l] : "INFO"; }
+void vs_log_set_level(vs_log_level l)
+{
+    atomic_store(&cur_level, (int)l);
+}
+vs_log_level vs_log_get_level(void)
+{
+    return (vs_log_level)atomic_load(&cur_level);
+}
+bool vs_log_enabled(vs_log_level l)
+{
+    return (int)l <= atomic_load_explicit(&cur_level, memory_order_relaxed);
+}
+const char *vs_log_level_name(vs_log_level l)
+{
+    return (unsigned)l < 5 ? names[l] : "INFO";
+}
 
 static bool one_level(const char *s, size_t n, vs_log_level *out)
 {
@@ -68,8 +80,8 @@ void vs_log(vs_log_level level, const char *fmt, ...)
     gettimeofday(&tv, NULL);
     struct tm tm;
     gmtime_r(&tv.tv_sec, &tm);
-    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s ", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                      (int)(tv.tv_usec / 1000), vs_log_level_name(level));
     va_list ap;
     va_start(ap, fmt);

@@ -29,8 +29,8 @@ const char *vs_log_level_name(vs_log_level level);
 void vs_log(vs_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define vs_log_error(...) vs_log(VS_LOG_ERROR, __VA_ARGS__)
-#define vs_log_warn(...) vs_log(VS_LOG_WARN, __VA_ARGS__)
-#define vs_log_info(...) vs_log(VS_LOG_INFO, __VA_ARGS__)
+#define vs_log_warn(...)  vs_log(VS_LOG_WARN, __VA_ARGS__)
+#define vs_log_info(...)  vs_log(VS_LOG_INFO, __VA_ARGS__)
 #define vs_log_debug(...) vs_log(VS_LOG_DEBUG, __VA_ARGS__)
 
 #endif

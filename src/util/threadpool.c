@@ -103,7 +103,10 @@ bool vs_pool_submit(vs_pool_t *p, vs_job_fn fn, void *ctx)
     return true;
 }
 
-unsigned vs_pool_size(const vs_pool_t *p) { return p->n_threads; }
+unsigned vs_pool_size(const vs_pool_t *p)
+{
+    return p->n_threads;
+}
 
 size_t vs_pool_queued(vs_pool_t *p)
 {

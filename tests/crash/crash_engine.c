@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DIM 8
+#define DIM     8
 #define THREADS 4
 
 static int report_fd = -1;
@@ -175,7 +175,8 @@ int main(int argc, char **argv)
         /* split into lines; remember every id a delete was attempted on */
         size_t n_lines = 0;
         char **lines = malloc(sizeof(char *) * (len / 4 + 2));
-        for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) lines[n_lines++] = line;
+        for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+            lines[n_lines++] = line;
         vs_hmap attempted;
         vs_hmap_init(&attempted);
         for (size_t i = 0; i < n_lines; i++)
@@ -204,9 +205,10 @@ int main(int argc, char **argv)
                 vector_of(id, want);
                 size_t ml;
                 uint8_t *m = meta_of(id, &ml);
-                if (rec.dim != DIM || memcmp(rec.vec, want, sizeof want) != 0 || rec.meta_len != ml ||
-                    memcmp(rec.meta, m, ml) != 0) {
-                    printf("round %d: record %s differs from what was acknowledged\n", round_no, id);
+                if (rec.dim != DIM || memcmp(rec.vec, want, sizeof want) != 0 ||
+                    rec.meta_len != ml || memcmp(rec.meta, m, ml) != 0) {
+                    printf("round %d: record %s differs from what was acknowledged\n", round_no,
+                           id);
                     bad++;
                 }
                 vs_free(m);
@@ -215,10 +217,13 @@ int main(int argc, char **argv)
                 batches++;
                 char a[64], b[64], d[64];
                 if (sscanf(id, "%63s %63s %63s", a, b, d) == 3) {
-                    /* the first record of a batch may be a delete target; the other two never are */
+                    /* the first record of a batch may be a delete target; the other two never are
+                     */
                     int rest = coll_exists(coll, b, strlen(b)) + coll_exists(coll, d, strlen(d));
-                    bool first = coll_exists(coll, a, strlen(a)) || vs_hmap_get(&attempted, a, strlen(a), NULL);
-                    if (rest == 1 || (rest == 2 && !first) || (rest == 0 && coll_exists(coll, a, strlen(a)))) {
+                    bool first = coll_exists(coll, a, strlen(a)) ||
+                                 vs_hmap_get(&attempted, a, strlen(a), NULL);
+                    if (rest == 1 || (rest == 2 && !first) ||
+                        (rest == 0 && coll_exists(coll, a, strlen(a)))) {
                         printf("round %d: batch %s %s %s half-present\n", round_no, a, b, d);
                         bad++;
                     }
@@ -230,8 +235,8 @@ int main(int argc, char **argv)
         ns_release(ns);
         cat_close(c);
         free(buf);
-        printf("round %2d: %d acknowledged upserts, %d deletes, %d batches: %s\n", round_no, acked, deleted, batches,
-               bad ? "FAIL" : "ok");
+        printf("round %2d: %d acknowledged upserts, %d deletes, %d batches: %s\n", round_no, acked,
+               deleted, batches, bad ? "FAIL" : "ok");
         failures += bad != 0;
     }
     char cmd[128];

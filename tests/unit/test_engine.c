@@ -54,7 +54,7 @@ static vs_catalog_t *open_db(const char *dir)
 }
 
 #define DIM 16
-#define N 3000
+#define N   3000
 
 static float data[N][DIM];
 
@@ -116,8 +116,10 @@ static void *reader(void *arg)
         for (int j = 0; j < DIM; j++) q[j] = (float)(rand_r(&s) % 1000) / 100.0f;
         coll_result r;
         search(ns_coll(g_ns), q, 10, NULL, &r);
-        for (uint32_t i = 1; i < r.n; i++) CHECK(r.hits[i - 1].score <= r.hits[i].score, "unsorted results");
-        for (uint32_t i = 0; i < r.n; i++) CHECK(r.hits[i].id_len > 1 && r.hits[i].id[0] == 'v', "bad id");
+        for (uint32_t i = 1; i < r.n; i++)
+            CHECK(r.hits[i - 1].score <= r.hits[i].score, "unsorted results");
+        for (uint32_t i = 0; i < r.n; i++)
+            CHECK(r.hits[i].id_len > 1 && r.hits[i].id[0] == 'v', "bad id");
         coll_result_free(&r);
     }
     return NULL;
@@ -177,18 +179,21 @@ int main(void)
     vs_ns_rec b[3] = {{"dup", 3, v1, NULL, 0}, {"x", 1, v2, NULL, 0}, {"dup", 3, v3, NULL, 0}};
     CHECK(ns_upsert(ns, b, 3, DIM, &st) == VS_OK, "batch: %s", st.msg);
     coll_record rec;
-    CHECK(coll_get(ns_coll(ns), "dup", 3, &rec, &st) == VS_OK && rec.vec[0] == 3.0f, "last of a repeated id wins");
+    CHECK(coll_get(ns_coll(ns), "dup", 3, &rec, &st) == VS_OK && rec.vec[0] == 3.0f,
+          "last of a repeated id wins");
     coll_record_free(&rec);
     coll_stats cs;
     coll_get_stats(ns_coll(ns), &cs);
-    CHECK(cs.live == N + 2 && cs.soft == 0, "counts live %llu soft %llu", (unsigned long long)cs.live, (unsigned long long)cs.soft);
+    CHECK(cs.live == N + 2 && cs.soft == 0, "counts live %llu soft %llu",
+          (unsigned long long)cs.live, (unsigned long long)cs.soft);
     CHECK(ns_soft_delete(ns, "x", 1, &st) == VS_OK, "soft delete");
     CHECK(ns_soft_delete(ns, "x", 1, &st) == VS_OK, "soft delete is idempotent");
     coll_get_stats(ns_coll(ns), &cs);
     CHECK(cs.live == N + 1 && cs.soft == 1 && cs.reclaimable_bytes > 0, "after soft delete");
     coll_result r;
     search(ns_coll(ns), v2, 3, NULL, &r);
-    for (uint32_t i = 0; i < r.n; i++) CHECK(strcmp(r.hits[i].id, "x") != 0, "soft-deleted record returned");
+    for (uint32_t i = 0; i < r.n; i++)
+        CHECK(strcmp(r.hits[i].id, "x") != 0, "soft-deleted record returned");
     coll_result_free(&r);
     CHECK(ns_restore(ns, "x", 1, &st) == VS_OK, "restore");
     search(ns_coll(ns), v2, 1, NULL, &r);
@@ -207,8 +212,10 @@ int main(void)
     c = open_db(dir);
     ns = cat_get(c, "default");
     coll_get_stats(ns_coll(ns), &cs);
-    CHECK(cs.live == N && cs.soft == 1, "after restart live %llu soft %llu", (unsigned long long)cs.live, (unsigned long long)cs.soft);
-    CHECK(coll_get(ns_coll(ns), "v7", 2, &rec, &st) == VS_OK && memcmp(rec.vec, data[7], sizeof data[7]) == 0,
+    CHECK(cs.live == N && cs.soft == 1, "after restart live %llu soft %llu",
+          (unsigned long long)cs.live, (unsigned long long)cs.soft);
+    CHECK(coll_get(ns_coll(ns), "v7", 2, &rec, &st) == VS_OK &&
+              memcmp(rec.vec, data[7], sizeof data[7]) == 0,
           "vector exact after restart");
     coll_record_free(&rec);
     CHECK(coll_state_of(ns_coll(ns), "v6", 2) == REC_SOFT, "soft-deleted state survives restart");

@@ -56,7 +56,8 @@ int main(void)
     CHECK(vs_value_count(v) == 3, "object entries %u, want 3", vs_value_count(v));
     vs_value a, b, c, d, e;
     CHECK(vs_value_get(v, "a", 1, &a) && vs_value_number(a) == 1.0, "a");
-    CHECK(vs_value_get(v, "b", 1, &b) && vs_value_count(b) == 3, "array count %u", vs_value_count(b));
+    CHECK(vs_value_get(v, "b", 1, &b) && vs_value_count(b) == 3, "array count %u",
+          vs_value_count(b));
     CHECK(vs_value_get(v, "c", 1, &c) && vs_value_get(c, "d", 1, &d), "c.d");
     size_t sl;
     const char *s = vs_value_string(d, &sl);
@@ -77,9 +78,11 @@ int main(void)
     /* equality: the same document built twice; 1 == 1.0 */
     size_t len2;
     uint8_t *q = sample(&len2);
-    CHECK(len2 == len && memcmp(p, q, len) == 0 && vs_value_equal(v, vs_value_of(q, len2)), "rebuild equal");
+    CHECK(len2 == len && memcmp(p, q, len) == 0 && vs_value_equal(v, vs_value_of(q, len2)),
+          "rebuild equal");
     /* every strict prefix is invalid */
-    for (size_t n = 0; n < len; n++) CHECK(!vs_value_validate(p, n, VS_VALUE_MAX_DEPTH), "prefix %zu validates", n);
+    for (size_t n = 0; n < len; n++)
+        CHECK(!vs_value_validate(p, n, VS_VALUE_MAX_DEPTH), "prefix %zu validates", n);
     vs_free(p);
     vs_free(q);
 
@@ -94,7 +97,8 @@ int main(void)
         size_t l;
         uint8_t *r = vs_vb_finish(&bb, &l, &too_deep);
         if (depth <= VS_VALUE_MAX_DEPTH) {
-            CHECK(r && !too_deep && vs_value_depth(vs_value_of(r, l)) == depth, "depth %d should build", depth);
+            CHECK(r && !too_deep && vs_value_depth(vs_value_of(r, l)) == depth,
+                  "depth %d should build", depth);
         } else {
             CHECK(!r && too_deep, "depth %d should fail as too deep", depth);
         }
@@ -111,7 +115,8 @@ int main(void)
         for (size_t k = 0; k < n; k++) buf[k] = (uint8_t)(rand() % 8 == 0 ? rand() : rand() % 8);
         uint8_t *copy = vs_malloc(n ? n : 1);
         memcpy(copy, buf, n);
-        if (vs_value_validate(copy, n, VS_VALUE_MAX_DEPTH)) (void)vs_value_depth(vs_value_of(copy, n));
+        if (vs_value_validate(copy, n, VS_VALUE_MAX_DEPTH))
+            (void)vs_value_depth(vs_value_of(copy, n));
         vs_free(copy);
     }
     printf("test_value: %s (%d failures)\n", failures ? "FAIL" : "ok", failures);
