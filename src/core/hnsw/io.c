@@ -4,7 +4,7 @@
  * single distance. The durability layer wraps the stream in its own checksummed container
  * (hnsw_index.bin); this format only has to be self-describing and validated field by field.
  *
- * Format (all integers little-endian uint32 unless noted; docs/FORMATS.md repeats this table):
+ * Format (all integers little-endian uint32 unless noted):
  *
  *   offset  size  field
  *   0       4     magic 0x57534E48 (the bytes "HNSW")
