@@ -17,6 +17,19 @@
  *   completion        -> the context and its buffers go back to the free list
  * WebSocket upgrades leave through ws.c.
  *
+ * TLS (--tls-cert/--tls-key, SPEC 11): the PEM files are read into memory and checked with
+ * OpenSSL before anything binds (a certificate, a private key, the key matching the certificate,
+ * at least one CA certificate), so a bad file fails start-up naming the flag and the file. MHD's
+ * GnuTLS backend then serves TLS 1.2/1.3 from the same bytes (MHD_OPTION_HTTPS_MEM_*; GnuTLS
+ * copies them into its credentials during MHD_start_daemon, so we free them after). With
+ * --tls-client-ca, MHD only *requests* a client certificate (GNUTLS_CERT_REQUEST); on_conn_notify
+ * turns that into GNUTLS_CERT_REQUIRE plus GnuTLS's own chain check
+ * (gnutls_session_set_verify_cert) on each new session, before its handshake runs, so a client
+ * without a certificate signed by that CA fails the handshake like on the gRPC port. Those two
+ * GnuTLS calls are looked up with dlsym: libgnutls is already in the process (libmicrohttpd links
+ * it) but not on our link line. WebSocket upgrades need nothing more: MHD keeps the TLS record
+ * layer and hands ws.c a plain socketpair end (verified by tests/integration/test_tls.py).
+ *
  * Invariants:
  *   1. An MHD thread never runs a search or a write: only RT_INLINE routes run on it.
  *   2. A suspended request is touched only by its worker until MHD_resume_connection; MHD never
@@ -32,9 +45,15 @@
 #include "util/alloc.h"
 #include "util/log.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/gnutls.h> /* types and constants only: functions come through dlsym (TLS) */
 #include <netdb.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,15 +167,19 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     req_release(cls, r);
 }
 
+/* MHD's last message on this thread: MHD_start_daemon logs why it failed (e.g. GnuTLS refusing a
+ * key OpenSSL accepted) on the caller's thread, and http_server_start repeats it. */
+static _Thread_local char mhd_last_msg[256];
+
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
-    if (!vs_log_enabled(VS_LOG_DEBUG)) return;
     char line[512];
     vsnprintf(line, sizeof(line), fmt, ap);
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
-    vs_log_debug("libmicrohttpd: %s", line);
+    snprintf(mhd_last_msg, sizeof(mhd_last_msg), "%s", line);
+    if (vs_log_enabled(VS_LOG_DEBUG)) vs_log_debug("libmicrohttpd: %s", line);
 }
 
 static unsigned method_bit(const char *m)
@@ -283,6 +306,195 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     }
 }
 
+/* ------------------------------------------------------------------ TLS */
+
+#define HTTP_TLS_MAX_PEM                                                                           \
+    (1u << 20) /* a certificate chain or key file larger than this is refused */
+#define HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" /* as gRPC: TLS 1.2+ */
+
+typedef struct http_tls {
+    char *cert, *key, *ca; /* NUL-terminated PEM text; ca NULL without --tls-client-ca */
+} http_tls;
+
+/* GnuTLS entry points for client certificates (file comment). Set once by tls_bind_gnutls before
+ * the daemon starts (its threads are created after: they see the values); never changed. */
+typedef void (*tls_set_request_fn)(gnutls_session_t, gnutls_certificate_request_t);
+typedef void (*tls_set_verify_fn)(gnutls_session_t, const char *, unsigned);
+static tls_set_request_fn tls_set_request;
+static tls_set_verify_fn tls_set_verify;
+
+static void tls_free(http_tls *t)
+{
+    vs_free(t->cert);
+    vs_free(t->key);
+    vs_free(t->ca);
+    memset(t, 0, sizeof(*t));
+}
+
+/* Reads one PEM file whole (NUL-terminated). Errors name the flag and the path. */
+static char *tls_read_pem(const char *path, const char *flag, vs_status *st)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        vs_status_set(st, VS_ERR_IO, "cannot read %s %s: %s", flag, path, strerror(errno));
+        return NULL;
+    }
+    vs_buf b = VS_BUF_INIT;
+    char tmp[4096];
+    size_t n;
+    bool too_big = false;
+    while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
+        if (b.len + n > HTTP_TLS_MAX_PEM) {
+            too_big = true;
+            break;
+        }
+        vs_buf_append(&b, tmp, n);
+    }
+    bool failed = ferror(f) != 0;
+    fclose(f);
+    vs_buf_append_u8(&b, 0);
+    if (too_big || failed || b.oom || b.len == 1) {
+        vs_buf_free(&b);
+        if (too_big)
+            vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "%s %s is larger than %u bytes", flag, path,
+                          HTTP_TLS_MAX_PEM);
+        else if (failed)
+            vs_status_set(st, VS_ERR_IO, "cannot read %s %s: read error", flag, path);
+        else if (b.oom)
+            vs_status_set(st, VS_ERR_NOMEM, "out of memory reading %s %s", flag, path);
+        else
+            vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "%s %s is empty", flag, path);
+        return NULL;
+    }
+    size_t len;
+    return (char *)vs_buf_detach(&b, &len);
+}
+
+/* OpenSSL's reason for the last failure, or "" (the queue is cleared either way). */
+static const char *ossl_reason(void)
+{
+    unsigned long e = ERR_peek_last_error();
+    const char *r = e ? ERR_reason_error_string(e) : NULL;
+    ERR_clear_error();
+    return r ? r : "not PEM";
+}
+
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf, (void)size, (void)rwflag, (void)u;
+    return 0; /* an encrypted key is refused: there is no flag for its passphrase */
+}
+
+static X509 *pem_first_cert(const char *pem)
+{
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    return x;
+}
+
+/* Checks what GnuTLS will be given, so a bad file is reported with its flag and path (MHD alone
+ * only says the daemon did not start). */
+static vs_err tls_check(const vs_http_config *cfg, const http_tls *t, vs_status *st)
+{
+    vs_err rc = VS_OK;
+    EVP_PKEY *pk = NULL;
+    X509 *crt = pem_first_cert(t->cert);
+    if (!crt) {
+        rc = vs_status_set(st, VS_ERR_INVALID_ARGUMENT,
+                           "--tls-cert %s holds no PEM certificate (%s)", cfg->tls_cert,
+                           ossl_reason());
+        goto out;
+    }
+    BIO *b = BIO_new_mem_buf(t->key, -1);
+    pk = b ? PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL) : NULL;
+    BIO_free(b);
+    if (!pk) {
+        rc = vs_status_set(st, VS_ERR_INVALID_ARGUMENT,
+                           "--tls-key %s holds no unencrypted PEM private key (%s)", cfg->tls_key,
+                           ossl_reason());
+        goto out;
+    }
+    if (X509_check_private_key(crt, pk) != 1) {
+        ERR_clear_error();
+        rc =
+            vs_status_set(st, VS_ERR_INVALID_ARGUMENT,
+                          "--tls-key %s is not the private key of the certificate in --tls-cert %s",
+                          cfg->tls_key, cfg->tls_cert);
+        goto out;
+    }
+    if (t->ca) {
+        X509 *ca = pem_first_cert(t->ca);
+        if (!ca)
+            rc = vs_status_set(st, VS_ERR_INVALID_ARGUMENT,
+                               "--tls-client-ca %s holds no PEM certificate (%s)",
+                               cfg->tls_client_ca, ossl_reason());
+        X509_free(ca);
+    }
+out:
+    X509_free(crt);
+    EVP_PKEY_free(pk);
+    return rc;
+}
+
+/* Finds the two GnuTLS calls that make client certificates mandatory (file comment). */
+static vs_err tls_bind_gnutls(vs_status *st)
+{
+    void *req = dlsym(RTLD_DEFAULT, "gnutls_certificate_server_set_request");
+    void *ver = dlsym(RTLD_DEFAULT, "gnutls_session_set_verify_cert");
+    if (!req || !ver)
+        return vs_status_set(st, VS_ERR_INTERNAL,
+                             "--tls-client-ca: the GnuTLS under libmicrohttpd lacks "
+                             "gnutls_session_set_verify_cert (GnuTLS >= 3.4.6 needed)");
+    *(void **)&tls_set_request = req;
+    *(void **)&tls_set_verify = ver;
+    return VS_OK;
+}
+
+/* Reads and checks the PEM files of cfg into t. Nothing to do without --tls-cert. */
+static vs_err tls_load(const vs_http_config *cfg, http_tls *t, vs_status *st)
+{
+    memset(t, 0, sizeof(*t));
+    if (!cfg->tls_cert && !cfg->tls_key && !cfg->tls_client_ca) return VS_OK;
+    if (!cfg->tls_cert || !cfg->tls_key)
+        return vs_status_set(st, VS_ERR_INVALID_ARGUMENT,
+                             "TLS needs both --tls-cert and --tls-key");
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+        return vs_status_set(st, VS_ERR_INTERNAL, "this libmicrohttpd was built without TLS");
+    vs_err rc = VS_OK;
+    if (!(t->cert = tls_read_pem(cfg->tls_cert, "--tls-cert", st)) ||
+        !(t->key = tls_read_pem(cfg->tls_key, "--tls-key", st)) ||
+        (cfg->tls_client_ca && !(t->ca = tls_read_pem(cfg->tls_client_ca, "--tls-client-ca", st))))
+        rc = st && st->code != VS_OK ? st->code : VS_ERR_IO;
+    if (rc == VS_OK) rc = tls_check(cfg, t, st);
+    if (rc == VS_OK && t->ca) rc = tls_bind_gnutls(st);
+    if (rc != VS_OK) tls_free(t);
+    return rc;
+}
+
+/* MHD_OPTION_NOTIFY_CONNECTION: a new connection's GnuTLS session exists, its handshake has not
+ * run yet. With --tls-client-ca the session now requires a client certificate and verifies its
+ * chain against the trust list (MHD_OPTION_HTTPS_MEM_TRUST) inside the handshake. */
+static void on_conn_notify(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+                           enum MHD_ConnectionNotificationCode code)
+{
+    vs_http_server_t *h = cls;
+    (void)socket_ctx;
+    if (code != MHD_CONNECTION_NOTIFY_STARTED || !h->cfg.tls_client_ca) return;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (!ci || !ci->tls_session) {
+        /* Fail closed: a session we cannot configure would not ask for a certificate. */
+        const union MHD_ConnectionInfo *fi =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        vs_log_warn("HTTP: no TLS session to require a client certificate on; closing");
+        if (fi) shutdown(fi->connect_fd, SHUT_RDWR);
+        return;
+    }
+    tls_set_request((gnutls_session_t)ci->tls_session, GNUTLS_CERT_REQUIRE);
+    tls_set_verify((gnutls_session_t)ci->tls_session, NULL, 0);
+}
+
 /* ------------------------------------------------------------------ listener */
 
 static int open_listener(const vs_http_config *cfg, vs_status *st)
@@ -345,19 +557,24 @@ vs_err http_server_start(vs_service_t *svc, const vs_http_config *cfg, vs_http_s
     if (!h->cfg.idle_timeout_s) h->cfg.idle_timeout_s = 30;
     h->listen_fd = -1;
     pthread_mutex_init(&h->mu, NULL);
-    if (cfg->tls_cert || cfg->tls_key || cfg->tls_client_ca)
-        vs_log_warn("HTTP: TLS is not implemented yet; serving plain HTTP on port %u",
-                    (unsigned)cfg->port);
+    http_tls tls;
+    vs_err tls_rc = tls_load(cfg, &tls, st);
+    if (tls_rc != VS_OK) {
+        http_server_destroy(h);
+        return tls_rc;
+    }
 
     unsigned workers = cfg->threads ? cfg->threads : online_cpus();
     h->pool = vs_pool_create(workers, "http-worker");
     if (!h->pool) {
+        tls_free(&tls);
         http_server_destroy(h);
         return vs_status_set(st, VS_ERR_NOMEM, "cannot start %u HTTP worker threads", workers);
     }
     h->listen_fd = open_listener(&h->cfg, st);
     if (h->listen_fd < 0) {
         vs_err rc = st ? st->code : VS_ERR_IO;
+        tls_free(&tls);
         http_server_destroy(h);
         return rc;
     }
@@ -367,23 +584,42 @@ vs_err http_server_start(vs_service_t *svc, const vs_http_config *cfg, vs_http_s
         h->run_inline = true; /* measured in docs/decisions.md; the MHD pool does the work */
         mhd_threads = workers;
     }
-    struct MHD_OptionItem opts[12];
+    struct MHD_OptionItem opts[16];
     size_t n = 0;
+    unsigned tls_flag = 0;
+    if (tls.cert) {
+        tls_flag = MHD_USE_TLS;
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, tls.cert};
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, tls.key};
+        opts[n++] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)HTTP_TLS_PRIORITIES};
+        if (tls.ca) opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, tls.ca};
+    }
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, h->listen_fd, NULL};
     if (mhd_threads > 1)
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, mhd_threads, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, h->cfg.max_connections, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, h->cfg.idle_timeout_s, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    mhd_last_msg[0] = '\0';
     h->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-            MHD_ALLOW_UPGRADE | MHD_USE_ITC | MHD_USE_TURBO | MHD_USE_ERROR_LOG,
-        0, NULL, NULL, on_access, h, MHD_OPTION_ARRAY, opts, MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
-        MHD_OPTION_END);
+            MHD_ALLOW_UPGRADE | MHD_USE_ITC | MHD_USE_TURBO | MHD_USE_ERROR_LOG | tls_flag,
+        0, NULL, NULL, on_access, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_ARRAY,
+        opts, MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_NOTIFY_CONNECTION, on_conn_notify, h, MHD_OPTION_END);
+    tls_free(&tls); /* GnuTLS copied the PEM text into its credentials (file comment) */
     if (!h->daemon) {
-        vs_status_set(st, VS_ERR_IO, "cannot start the HTTP server on %s:%u",
-                      h->cfg.host ? h->cfg.host : "0.0.0.0", (unsigned)cfg->port);
+        if (tls_flag)
+            vs_status_set(st, VS_ERR_IO,
+                          "cannot start HTTPS on %s:%u with --tls-cert %s and --tls-key %s: %s",
+                          h->cfg.host ? h->cfg.host : "0.0.0.0", (unsigned)cfg->port, cfg->tls_cert,
+                          cfg->tls_key,
+                          mhd_last_msg[0] ? mhd_last_msg : "libmicrohttpd refused them");
+        else
+            vs_status_set(st, VS_ERR_IO, "cannot start the HTTP server on %s:%u%s%s",
+                          h->cfg.host ? h->cfg.host : "0.0.0.0", (unsigned)cfg->port,
+                          mhd_last_msg[0] ? ": " : "", mhd_last_msg);
         http_server_destroy(h);
         return VS_ERR_IO;
     }
