@@ -7,7 +7,9 @@
  * loop for SECONDS, rotating through the query vectors of BODIES_FILE: the very bodies wrk posts
  * (one JSON object per line; only its "vector" array is read), each thread starting at a different
  * offset (half the list
- * apart for two threads) as the wrk script does. Prints queries/s and latency percentiles.
+ * apart for two threads) as the wrk script does. Prints queries/s, latency percentiles and
+ * the process's CPU seconds over the run (queries per CPU-second does not depend on how much of
+ * the shared machine other processes took).
  *
  * Usage: engine_inproc DB NAMESPACE BODIES_FILE THREADS SECONDS [EF] [LIMIT]
  * A benchmark, not a test: nothing here fails on timings; errors exit 1 with the message.
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 static double now(void)
@@ -28,6 +31,13 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double cpu_seconds(void) /* user + system CPU of this process so far */
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
 }
 
 static float *queries;
@@ -146,7 +156,7 @@ int main(int argc, char **argv)
     coll_get_stats(ns_coll(ns), &cs);
     arg *a = calloc((size_t)threads, sizeof *a);
     pthread_t *th = calloc((size_t)threads, sizeof *th);
-    double start = now();
+    double start = now(), cpu0 = cpu_seconds();
     for (int i = 0; i < threads; i++) {
         a[i] = (arg){ns_coll(ns), i, ef, limit, start + secs, 0, malloc(LAT_MAX * sizeof(float)), 0, 0};
         pthread_create(&th[i], NULL, run, &a[i]);
@@ -159,7 +169,7 @@ int main(int argc, char **argv)
         visited += a[i].visited;
         n_lat += a[i].n_lat;
     }
-    double el = now() - start;
+    double el = now() - start, cpu = cpu_seconds() - cpu0;
     float *lat = malloc((n_lat ? n_lat : 1) * sizeof(float));
     size_t k = 0;
     for (int i = 0; i < threads; i++) {
@@ -170,10 +180,10 @@ int main(int argc, char **argv)
     qsort(lat, n_lat, sizeof(float), cmp_float);
     printf("in-process coll_search: ns=%s live=%llu dim=%u threads=%d ef=%u (0 = ef_search %u) limit=%u "
            "queries=%zu distinct: %.2f s, %llu queries, %.0f queries/s, latency us p50=%.0f p99=%.0f, "
-           "visited/query=%.0f (load %.2f s)\n",
+           "visited/query=%.0f, CPU %.2f s = %.0f queries per CPU-second (load %.2f s)\n",
            argv[2], (unsigned long long)cs.live, cs.dim, threads, ef, cs.ef_search, limit, n_queries, el,
            (unsigned long long)total, total / el, n_lat ? lat[n_lat / 2] * 1e6 : 0.0,
-           n_lat ? lat[(size_t)(n_lat * 0.99)] * 1e6 : 0.0, total ? (double)visited / total : 0.0, load_s);
+           n_lat ? lat[(size_t)(n_lat * 0.99)] * 1e6 : 0.0, total ? (double)visited / total : 0.0, cpu, cpu > 0 ? total / cpu : 0.0, load_s);
     free(lat), free(a), free(th), free(queries);
     ns_release(ns);
     cat_close(c);

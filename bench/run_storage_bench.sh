@@ -40,6 +40,9 @@ run_upsert() {
         echo "# ns_upsert of ONE record per call, dim 128, random vectors (xorshift seed 20240603),"
         echo "# T threads on one namespace, ${SECS} s each, fresh database per run."
         echo "# fdatasyncs = wal_sync_count() delta; upserts/fdatasync > 1 means group commit."
+        echo "# cpu = user+sys CPU seconds of the process over the run. Caveat: on this shared, oversubscribed"
+        echo "# machine 8 threads also get a bigger share of the CPU than 1 thread (the scheduler shares per"
+        echo "# thread), which favours the 8-writer figures of the CPU-bound policies (everysec, never)."
         for pol in always everysec never; do
             for t in 1 8; do
                 rm -rf "$WORK/db-upsert"
@@ -62,24 +65,26 @@ run_startup() {
     local base=$ds/base.fvecs
     if [ -z "$ds" ]; then # seeded random fallback, written as fvecs
         base=$WORK/random-128.fvecs
-        [ -f "$base" ] || python3 -c "
-import numpy as np,sys
-r=np.random.default_rng(1281000); n=$N
-with open('$base','wb') as f:
-    for s in range(0,n,65536):
-        m=min(65536,n-s); a=np.empty((m,129),dtype='<f4'); a[:,1:]=r.standard_normal((m,128),dtype=np.float32)
-        a[:,0]=np.array([128],dtype='<i4').view('<f4')[0]; f.write(a.tobytes())"
+        [ -f "$base" ] || /usr/bin/python3 -c "
+import random, struct
+r = random.Random(1281000)
+with open('$base', 'wb') as f:
+    for _ in range($N):
+        f.write(struct.pack('<i128f', 128, *[r.gauss(0.0, 1.0) for _ in range(128)]))"
     fi
     {
         header startup
-        echo "# dataset: ${ds:-seeded random (numpy default_rng 1281000, N(0,1))} ($base), first $N vectors, ids v0000000.., no metadata"
+        echo "# dataset: ${ds:-seeded random (python random.Random(1281000).gauss, N(0,1))} ($base), first $N vectors, ids v0000000.., no metadata"
         if [ "${KEEP_DB:-0}" = 1 ] && [ -f "$db/big/hnsw_index.bin" ]; then
-            echo "# build: reusing the database built earlier in $db (KEEP_DB=1)"
+            echo "# build: reusing the database built earlier in $db (KEEP_DB=1); its build log:"
+            cat "$db.build.log"
         else
             rm -rf "$db"
-            echo "# build: storage_bench build $db big $base $N 1000 2   (catalog fsync=never, 2 threads of ns_upsert, batches of 1000)"
-            /usr/bin/time -f "  build process: %e s wall, %U s user, %S s sys, max RSS %M KiB" \
-                "$BIN" build "$db" big "$base" "$N" 1000 2 2>&1 | grep -v ' INFO '
+            {
+                echo "# build: storage_bench build $db big $base $N 1000 2   (catalog fsync=never, 2 threads of ns_upsert, batches of 1000)"
+                /usr/bin/time -f "  build process: %e s wall, %U s user, %S s sys, max RSS %M KiB" \
+                    "$BIN" build "$db" big "$base" "$N" 1000 2 2>&1 | grep -v ' INFO '
+            } | tee "$db.build.log"
         fi
         echo
         echo "# disk (after cat_close; the log is reset by the snapshot):"
@@ -92,7 +97,7 @@ with open('$base','wb') as f:
         echo
         echo "# start-up: cat_open + cat_load_all in a fresh process (storage_bench load $db big $ds 1000)"
         if sync && echo 3 >/proc/sys/vm/drop_caches 2>/dev/null; then
-            echo "cold page cache (sync; echo 3 > /proc/sys/vm/drop_caches before the run):"
+            echo "cold page cache (sync; echo 3 > /proc/sys/vm/drop_caches before the run; drops the whole machine's cache once):"
             "$BIN" load "$db" big "$ds" 1000 2>/dev/null | sed 's/^/  /'
         else
             echo "(drop_caches not permitted here: all runs below read from a warm page cache)"
@@ -100,7 +105,7 @@ with open('$base','wb') as f:
         echo "warm page cache, 3 runs:"
         for i in 1 2 3; do "$BIN" load "$db" big "$ds" 1000 2>/dev/null | sed 's/^/  /'; done
         echo
-        echo "# time split (storage_bench split $db big: coll_load with timing wrappers around the snapshot readers), 2 runs:"
+        echo "# time split (storage_bench split $db big: coll_load with readers noting when each stream is first read), 2 runs:"
         for i in 1 2; do "$BIN" split "$db" big 2>/dev/null | sed 's/^/  /'; done
     } 2>&1 | tee "$out.tmp"
     mv "$out.tmp" "$out"
