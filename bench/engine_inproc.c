@@ -37,7 +37,8 @@ static double cpu_seconds(void) /* user + system CPU of this process so far */
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec * 1e-6;
 }
 
 static float *queries;
@@ -73,7 +74,8 @@ static void read_bodies(const char *path)
         }
         if (!dim) dim = d;
         if (d != dim) {
-            fprintf(stderr, "engine_inproc: %s: a vector of %zu values, expected %zu\n", path, d, dim);
+            fprintf(stderr, "engine_inproc: %s: a vector of %zu values, expected %zu\n", path, d,
+                    dim);
             exit(1);
         }
         n_queries++;
@@ -131,12 +133,14 @@ static int cmp_float(const void *x, const void *y)
 int main(int argc, char **argv)
 {
     if (argc < 6) {
-        fprintf(stderr, "usage: engine_inproc DB NAMESPACE BODIES_FILE THREADS SECONDS [EF] [LIMIT]\n");
+        fprintf(stderr,
+                "usage: engine_inproc DB NAMESPACE BODIES_FILE THREADS SECONDS [EF] [LIMIT]\n");
         return 2;
     }
     int threads = atoi(argv[4]);
     double secs = atof(argv[5]);
-    uint32_t ef = argc > 6 ? (uint32_t)atoi(argv[6]) : 0, limit = argc > 7 ? (uint32_t)atoi(argv[7]) : 10;
+    uint32_t ef = argc > 6 ? (uint32_t)atoi(argv[6]) : 0,
+             limit = argc > 7 ? (uint32_t)atoi(argv[7]) : 10;
     read_bodies(argv[3]);
     vs_catalog_config cfg = {argv[1], 2 /* never: nothing is written */, 0, 1};
     vs_catalog_t *c = NULL;
@@ -158,7 +162,8 @@ int main(int argc, char **argv)
     pthread_t *th = calloc((size_t)threads, sizeof *th);
     double start = now(), cpu0 = cpu_seconds();
     for (int i = 0; i < threads; i++) {
-        a[i] = (arg){ns_coll(ns), i, ef, limit, start + secs, 0, malloc(LAT_MAX * sizeof(float)), 0, 0};
+        a[i] = (arg){ns_coll(ns), i, ef, limit, start + secs, 0, malloc(LAT_MAX * sizeof(float)),
+                     0,           0};
         pthread_create(&th[i], NULL, run, &a[i]);
     }
     uint64_t total = 0, visited = 0;
@@ -178,12 +183,15 @@ int main(int argc, char **argv)
         free(a[i].lat);
     }
     qsort(lat, n_lat, sizeof(float), cmp_float);
-    printf("in-process coll_search: ns=%s live=%llu dim=%u threads=%d ef=%u (0 = ef_search %u) limit=%u "
-           "queries=%zu distinct: %.2f s, %llu queries, %.0f queries/s, latency us p50=%.0f p99=%.0f, "
-           "visited/query=%.0f, CPU %.2f s = %.0f queries per CPU-second (load %.2f s)\n",
-           argv[2], (unsigned long long)cs.live, cs.dim, threads, ef, cs.ef_search, limit, n_queries, el,
-           (unsigned long long)total, total / el, n_lat ? lat[n_lat / 2] * 1e6 : 0.0,
-           n_lat ? lat[(size_t)(n_lat * 0.99)] * 1e6 : 0.0, total ? (double)visited / total : 0.0, cpu, cpu > 0 ? total / cpu : 0.0, load_s);
+    printf(
+        "in-process coll_search: ns=%s live=%llu dim=%u threads=%d ef=%u (0 = ef_search %u) "
+        "limit=%u "
+        "queries=%zu distinct: %.2f s, %llu queries, %.0f queries/s, latency us p50=%.0f p99=%.0f, "
+        "visited/query=%.0f, CPU %.2f s = %.0f queries per CPU-second (load %.2f s)\n",
+        argv[2], (unsigned long long)cs.live, cs.dim, threads, ef, cs.ef_search, limit, n_queries,
+        el, (unsigned long long)total, total / el, n_lat ? lat[n_lat / 2] * 1e6 : 0.0,
+        n_lat ? lat[(size_t)(n_lat * 0.99)] * 1e6 : 0.0, total ? (double)visited / total : 0.0, cpu,
+        cpu > 0 ? total / cpu : 0.0, load_s);
     free(lat), free(a), free(th), free(queries);
     ns_release(ns);
     cat_close(c);

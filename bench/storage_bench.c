@@ -61,7 +61,8 @@ static double cpu_seconds(void) /* user + system CPU of this process so far */
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec * 1e-6;
 }
 
 static long peak_rss_kb(void)
@@ -130,7 +131,8 @@ static void *upsert_thread(void *p)
     vs_status st;
     while (!atomic_load(a->stop)) {
         int l = snprintf(id, sizeof id, "t%d-%llu", a->tid, (unsigned long long)a->done);
-        vs_ns_rec r = {id, (size_t)l, a->pool + ((a->done * 7 + (uint64_t)a->tid * 131) % POOL) * a->dim, NULL, 0};
+        vs_ns_rec r = {id, (size_t)l,
+                       a->pool + ((a->done * 7 + (uint64_t)a->tid * 131) % POOL) * a->dim, NULL, 0};
         if (ns_upsert(a->ns, &r, 1, a->dim, &st) != VS_OK) die("ns_upsert", &st);
         a->done++;
     }
@@ -141,7 +143,9 @@ static int cmd_upsert(int argc, char **argv)
 {
     if (argc < 6) return 2;
     const char *db = argv[2];
-    int pol = strcmp(argv[3], "always") == 0 ? VS_FSYNC_ALWAYS : strcmp(argv[3], "everysec") == 0 ? VS_FSYNC_EVERYSEC : VS_FSYNC_NEVER;
+    int pol = strcmp(argv[3], "always") == 0     ? VS_FSYNC_ALWAYS
+              : strcmp(argv[3], "everysec") == 0 ? VS_FSYNC_EVERYSEC
+                                                 : VS_FSYNC_NEVER;
     int threads = atoi(argv[4]);
     double secs = atof(argv[5]);
     uint32_t dim = argc > 6 ? (uint32_t)atoi(argv[6]) : 128;
@@ -169,10 +173,11 @@ static int cmd_upsert(int argc, char **argv)
     }
     double el = now() - t0, cpu = cpu_seconds() - cpu0;
     uint64_t syncs = wal_sync_count(ns->wal) - syncs0;
-    printf("upsert fsync=%s threads=%d dim=%u seconds=%.2f upserts=%llu upserts/s=%.0f fdatasyncs=%llu "
+    printf("upsert fsync=%s threads=%d dim=%u seconds=%.2f upserts=%llu upserts/s=%.0f "
+           "fdatasyncs=%llu "
            "upserts/fdatasync=%.2f cpu=%.2fs\n",
-           argv[3], threads, dim, el, (unsigned long long)total, total / el, (unsigned long long)syncs,
-           syncs ? (double)total / syncs : 0.0, cpu);
+           argv[3], threads, dim, el, (unsigned long long)total, total / el,
+           (unsigned long long)syncs, syncs ? (double)total / syncs : 0.0, cpu);
     ns_release(ns);
     cat_close(c);
     free(args), free(th), free(pool);
@@ -207,7 +212,10 @@ static void fvecs_open(const char *path, fvecs *f)
     f->n = f->size / ((size_t)(f->dim + 1) * 4);
 }
 
-static const float *fvecs_row(const fvecs *f, size_t i) { return (const float *)(f->map + i * (size_t)(f->dim + 1) * 4 + 4); }
+static const float *fvecs_row(const fvecs *f, size_t i)
+{
+    return (const float *)(f->map + i * (size_t)(f->dim + 1) * 4 + 4);
+}
 
 /* ---- build ---- */
 
@@ -270,7 +278,8 @@ static int cmd_build(int argc, char **argv)
     double close_s = now() - t1;
     printf("build ns=%s n=%zu dim=%d batch=%zu threads=%d: %.1f s (%.0f upserts/s), live=%llu; "
            "cat_close (snapshot) %.1f s\n",
-           argv[3], n, f.dim, b.batch, threads, build_s, n / build_s, (unsigned long long)cs.live, close_s);
+           argv[3], n, f.dim, b.batch, threads, build_s, n / build_s, (unsigned long long)cs.live,
+           close_s);
     return 0;
 }
 
@@ -291,7 +300,8 @@ static int cmd_load(int argc, char **argv)
     if (!ns) die("namespace not found", NULL);
     coll_stats cs;
     coll_get_stats(ns_coll(ns), &cs);
-    printf("load: cat_open %.3f s + cat_load_all %.3f s = %.3f s; live=%llu dim=%u peak_rss=%.0f MiB\n",
+    printf("load: cat_open %.3f s + cat_load_all %.3f s = %.3f s; live=%llu dim=%u peak_rss=%.0f "
+           "MiB\n",
            t1 - t0, t2 - t1, t2 - t0, (unsigned long long)cs.live, cs.dim, peak_rss_kb() / 1024.0);
     if (argc >= 6) { /* recall@10 over the first Q queries (ids are v%07d = base row) */
         char path[4096];
@@ -316,8 +326,9 @@ static int cmd_load(int argc, char **argv)
             }
             coll_result_free(&r);
         }
-        printf("check: recall@10 over %zu queries = %.4f (default ef_search=%u), %.0f queries/s 1 thread\n", nq,
-               hit / (nq * 10.0), cs.ef_search, nq / (now() - t3));
+        printf("check: recall@10 over %zu queries = %.4f (default ef_search=%u), %.0f queries/s 1 "
+               "thread\n",
+               nq, hit / (nq * 10.0), cs.ef_search, nq / (now() - t3));
     }
     ns_release(ns);
     cat_close(c);
@@ -351,7 +362,8 @@ static double read_only(const char *path, uint32_t kind, uint64_t *bytes)
 {
     struct stat sb;
     if (stat(path, &sb) != 0) die(path, NULL);
-    uint64_t framed = (uint64_t)sb.st_size - 56, blocks = (framed + SNAP_BLOCK_SIZE + 7) / (SNAP_BLOCK_SIZE + 8);
+    uint64_t framed = (uint64_t)sb.st_size - 56,
+             blocks = (framed + SNAP_BLOCK_SIZE + 7) / (SNAP_BLOCK_SIZE + 8);
     *bytes = framed - 8 * blocks;
     snap_reader_t *r;
     uint64_t seq;
@@ -369,7 +381,8 @@ static double read_only(const char *path, uint32_t kind, uint64_t *bytes)
     return now() - t;
 }
 
-static vs_err count_replay(void *ctx, uint64_t seq, uint8_t type, const uint8_t *p, size_t len, vs_status *st)
+static vs_err count_replay(void *ctx, uint64_t seq, uint8_t type, const uint8_t *p, size_t len,
+                           vs_status *st)
 {
     (void)seq, (void)type, (void)p, (void)len, (void)st;
     ++*(uint64_t *)ctx;
@@ -397,7 +410,8 @@ static int cmd_split(int argc, char **argv)
         if (snap_open(path, kinds[i], &tr[i].r, &seq, &st) != VS_OK) die("snap_open", &st);
     }
     double t0 = now();
-    if (coll_load(coll, timed_read, &tr[0], timed_read, &tr[1], timed_read, &tr[2], &st) != VS_OK) die("coll_load", &st);
+    if (coll_load(coll, timed_read, &tr[0], timed_read, &tr[1], timed_read, &tr[2], &st) != VS_OK)
+        die("coll_load", &st);
     double t1 = now();
     for (int i = 0; i < 3; i++) {
         if (snap_read_end(tr[i].r, &st) != VS_OK) die("snap_read_end", &st);
@@ -406,16 +420,20 @@ static int cmd_split(int argc, char **argv)
     uint64_t replayed = 0;
     wal_t *w = NULL;
     double t2 = now();
-    if (wal_open(dir, VS_FSYNC_NEVER, seq, count_replay, &replayed, &w, &st) != VS_OK) die("wal_open", &st);
+    if (wal_open(dir, VS_FSYNC_NEVER, seq, count_replay, &replayed, &w, &st) != VS_OK)
+        die("wal_open", &st);
     double t3 = now();
     wal_close(w);
     coll_stats s;
     coll_get_stats(coll, &s);
-    printf("split (%llu vectors): meta+snap_open %.3f s | coll_load %.3f s = vectors %.3f s + ids/metadata/indexes "
+    printf("split (%llu vectors): meta+snap_open %.3f s | coll_load %.3f s = vectors %.3f s + "
+           "ids/metadata/indexes "
            "%.3f s + graph %.3f s | wal_open %.3f s (%llu records replayed)\n",
-           (unsigned long long)s.live, t0 - t_start, t1 - t0, first_call[1] - t0, first_call[2] - first_call[1],
-           t1 - first_call[2], t3 - t2, (unsigned long long)replayed);
-    printf("  of which the container alone (snap_read of each whole body in 1 MiB pieces: read + crc32c, no parsing):");
+           (unsigned long long)s.live, t0 - t_start, t1 - t0, first_call[1] - t0,
+           first_call[2] - first_call[1], t1 - first_call[2], t3 - t2,
+           (unsigned long long)replayed);
+    printf("  of which the container alone (snap_read of each whole body in 1 MiB pieces: read + "
+           "crc32c, no parsing):");
     for (int i = 0; i < 3; i++) {
         uint64_t bytes;
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
@@ -434,9 +452,10 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "load") == 0) rc = cmd_load(argc, argv);
     if (argc > 1 && strcmp(argv[1], "split") == 0) rc = cmd_split(argc, argv);
     if (rc == 2)
-        fprintf(stderr, "usage: storage_bench upsert DB always|everysec|never THREADS SECONDS [DIM]\n"
-                        "       storage_bench build DB NS BASE.fvecs N BATCH THREADS\n"
-                        "       storage_bench load DB NS [DATASET_DIR Q]\n"
-                        "       storage_bench split DB NS\n");
+        fprintf(stderr,
+                "usage: storage_bench upsert DB always|everysec|never THREADS SECONDS [DIM]\n"
+                "       storage_bench build DB NS BASE.fvecs N BATCH THREADS\n"
+                "       storage_bench load DB NS [DATASET_DIR Q]\n"
+                "       storage_bench split DB NS\n");
     return rc;
 }
