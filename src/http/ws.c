@@ -12,7 +12,9 @@
  * an `error` frame (the socket stays open). wslay answers pings and close frames itself and
  * closes with 1009 a message over max_ws_frame_bytes (checked on the frame header, before any
  * payload is buffered). After a close frame went out the thread half-closes the socket and drains
- * what the peer still sends (up to 2 s) so the close frame is not lost to a TCP reset.
+ * what the peer still sends (up to 2 s) so the close frame is not lost to a TCP reset; not over
+ * TLS, where the socket is one end of MHD's socketpair and MHD forwards the frame and closes TCP
+ * itself (see the comment at linger_close's call).
  *
  * Invariants:
  *   1. Every query goes through svc_admit(VS_OP_STREAM_QUERY) -> [svc_reject] -> operation ->
@@ -266,7 +268,11 @@ static void *conn_thread(void *arg)
             if ((p.revents & (POLLIN | POLLHUP)) && want_r && wslay_event_recv(c->ctx) != 0) break;
         }
     done:
-        if (wslay_event_get_close_sent(c->ctx)) linger_close(c->fd);
+        /* Over TLS the socket is MHD's socketpair end and MHD owns the TCP close: lingering here
+         * would only delay MHD_UPGRADE_ACTION_CLOSE, and MHD 0.9.75 then leaves the connection
+         * (TCP socket, socketpair, request context) uncleaned until its thread has another event.
+         */
+        if (wslay_event_get_close_sent(c->ctx) && !srv->cfg.tls_cert) linger_close(c->fd);
     }
     MHD_upgrade_action(c->urh, MHD_UPGRADE_ACTION_CLOSE);
     conn_free(c);

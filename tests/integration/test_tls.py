@@ -11,8 +11,9 @@ certificate signed by it (RSA, SAN IP:127.0.0.1 + DNS:localhost), a client certi
   - gRPC: a channel with grpc.ssl_channel_credentials(CA) does Upsert/Query (and sees HTTPS's
     writes); an insecure channel and a channel trusting only the rogue CA fail.
   - wss:// /ws/query-stream: several queries on one socket, a large streamed answer (many TLS
-    records through MHD's upgrade forwarding) equal to the HTTPS /v1/query answer, and a SIGTERM
-    that closes the socket with 1001 and exits 0.
+    records through MHD's upgrade forwarding) equal to the HTTPS /v1/query answer, a close the
+    server starts (1009) delivered over TLS, and a SIGTERM that closes the socket with 1001 and
+    exits 0.
   - --tls-client-ca: a client certificate from the CA works on HTTPS, wss and gRPC; no
     certificate, or one from the rogue CA, is refused on all three.
   - start-up: an unreadable --tls-cert / --tls-key / --tls-client-ca file exits 2 naming the flag;
@@ -336,6 +337,28 @@ def test_wss_stream(t):
     rc = srv.wait_exit(60)
     expect(rc is not None, "no exit within 60s of SIGTERM (log: %s)" % srv.log_tail())
     expect_eq(rc, 0, "exit status after SIGTERM (log: %s)" % srv.log_tail())
+
+
+def test_wss_server_close(t):
+    """A close the server starts (message over --max-ws-frame-bytes -> 1009) reaches the client over
+    TLS, and the server keeps serving wss."""
+    srv = start_tls(t, extra=["--max-ws-frame-bytes", "1000"])
+    ws = wss(srv)
+    try:
+        ws.send("x" * 5000)
+        op, frame = ws.recv_data_frame(True)
+        expect_eq(op, websocket.ABNF.OPCODE_CLOSE, "frame after an oversized message")
+        expect_eq(int.from_bytes(frame.data[:2], "big"), 1009, "close code for an oversized message")
+    except websocket.WebSocketConnectionClosedException:
+        fail("wss closed without a close frame after an oversized message")
+    finally:
+        ws.close()
+    ws = wss(srv)
+    try:
+        res, final = ws_query(ws, {"vector": [1.0, 0.0, 0.0], "limit": 1})
+        expect("error" not in final, "wss after a 1009 close: %s" % short(final))
+    finally:
+        ws.close()
 
 
 def test_client_certificates(t):
