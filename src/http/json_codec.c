@@ -80,12 +80,21 @@ static vs_err wrong_type(vs_status *st, const char *where, const char *key, cons
     return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "%sfield '%s' must be %s", where, key, want);
 }
 
+static vs_err no_nul(vs_status *st, const char *where, const char *key)
+{
+    return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "%sfield '%s' must not contain NUL characters", where, key);
+}
+
+static bool has_nul(const json_t *v) { return strlen(json_string_value(v)) != json_string_length(v); }
+
 static vs_err opt_string(const json_t *obj, const char *key, const char *where, const char **s,
                          size_t *len, vs_status *st)
 {
     const json_t *v = field(obj, key);
     if (!v) return VS_OK;
     if (!json_is_string(v)) return wrong_type(st, where, key, "a string");
+    /* a field read as a C string must not be cut short at an embedded NUL ("ta\u0000x" is not "ta") */
+    if (!len && strlen(json_string_value(v)) != json_string_length(v)) return no_nul(st, where, key);
     *s = json_string_value(v);
     if (len) *len = json_string_length(v);
     return VS_OK;
@@ -780,6 +789,7 @@ vs_err jc_decode_ns_create(const json_t *root, vs_ns_create *c, vs_status *st)
     const json_t *id = field(root, "id");
     if (!id) return missing(st, "", "id");
     if (!json_is_string(id)) return wrong_type(st, "", "id", "a string");
+    if (has_nul(id)) return no_nul(st, "", "id");
     c->id = json_string_value(id);
     if ((rc = opt_string(root, "name", "", &c->name, NULL, st))) return rc;
     if ((rc = opt_string(root, "tier", "", &c->tier, NULL, st))) return rc;
@@ -807,6 +817,7 @@ vs_err jc_decode_status(const json_t *root, const char **status, vs_status *st)
     const json_t *v = field(root, "status");
     if (!v) return missing(st, "", "status");
     if (!json_is_string(v)) return wrong_type(st, "", "status", "a string");
+    if (has_nul(v)) return no_nul(st, "", "status");
     *status = json_string_value(v);
     return VS_OK;
 }

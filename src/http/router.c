@@ -96,7 +96,11 @@ static const char *query_value(http_req_t *r, const char *key)
         if (n > klen && q[klen] == '=' && memcmp(q, key, klen) == 0) {
             size_t len;
             size_t off = decode_into(r, q + klen + 1, n - klen - 1, &len);
-            return (const char *)r->pbuf.data + off;
+            /* %00 must not cut the value short ("ta%00x" is not "ta"): DEL keeps it invalid */
+            char *v = (char *)r->pbuf.data + off;
+            for (size_t i = 0; i < len; i++)
+                if (v[i] == '\0') v[i] = 0x7f;
+            return v;
         }
         q = amp ? amp + 1 : NULL;
     }
