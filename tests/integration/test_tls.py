@@ -168,6 +168,8 @@ def start_tls(t, client_ca=False, extra=()):
             fail("HTTPS /ready not 200 within 60s (last: %s; log: %s)" % (last, srv.log_tail()))
         time.sleep(0.05)
     srv.wait_grpc()
+    # the gRPC port accepts before main prints its line: wait for the line (bounded), not a race
+    h.wait_until(lambda: "gRPC listening" in srv.stdout(), timeout=30)
     out = srv.stdout()
     expect("HTTP listening on 127.0.0.1:%d (TLS)" % srv.http_port in out, "start-up line for HTTPS: %s" % short(out))
     expect("gRPC listening on 127.0.0.1:%d (TLS)" % srv.grpc_port in out, "start-up line for gRPC: %s" % short(out))
