@@ -17,12 +17,13 @@
 #     -s bench/server_query.lua at 1, 8, 64 connections; cache hits/misses read from /metrics
 #     around each run.
 #  4. tools/grpc_bench/grpc_bench.py --n 0 --namespace bench (no extra load: the same 100k) at 1, 8,
-#     64 clients, beside wrk with the random-uniform bodies.
+#     64 clients, each paired with a wrk run of the random-uniform bodies at the same concurrency
+#     (GROUNDS rounds at 8); server and client CPU seconds per run.
 #  5. SIGTERM the server, then bench/engine_inproc.c on the same db dir: coll_search from 1 and 2
 #     threads, same bodies, same ef and limit.
 #  6. ratio rounds (C): ROUNDS times a wrk 8-connection run then, server stopped, an in-process
 #     2-thread run, back to back, so each ratio compares runs under the same background load.
-# Environment: SECS (10), ROUNDS (3), EF (64 = the default ef_search), WORK (/tmp/vecstore-server-bench),
+# Environment: SECS (10), ROUNDS (3), GROUNDS (3), EF (64 = the default ef_search), WORK (/tmp/vecstore-server-bench),
 # KEEP_DB=1 (reuse $WORK/db from an earlier run), HTTP_PORT (18481), GRPC_PORT (18482), PERF=1 (perf record the server during the 8-connection run).
 # A benchmark, not a test: nothing fails on timings.
 set -euo pipefail
@@ -32,6 +33,7 @@ DATA=${VECSTORE_DATA:-$HOME/.cache/vecstore-data}
 SECS=${SECS:-10}
 EF=${EF:-64}
 ROUNDS=${ROUNDS:-3}
+GROUNDS=${GROUNDS:-3}
 HTTP_PORT=${HTTP_PORT:-18481}
 GRPC_PORT=${GRPC_PORT:-18482}
 URL=http://127.0.0.1:$HTTP_PORT
@@ -144,10 +146,13 @@ run_wrk() { # connections bodies-file label
     s0=$(cpu_ticks "$SPID")
     echo "## $3: wrk -t$t -c$c -d${SECS}s --latency -s bench/server_query.lua $URL -- $2"
     /usr/bin/time -o "$WORK/wrk.time" -f "%U %S" wrk -t"$t" -c"$c" -d"${SECS}s" --latency -s bench/server_query.lua "$URL" -- "$2" |
-        grep -E 'Latency|Req/Sec|requests in|Requests/sec|Transfer/sec|Non-2xx|Socket errors|^ +(50|75|90|99)%|lua:'
-    echo "  CPU seconds during the run: server $(awk -v a="$s0" -v b="$(cpu_ticks "$SPID")" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.2f", (b-a)/hz}'), wrk $(awk '{printf "%.2f", $1+$2}' "$WORK/wrk.time") (of $((2 * SECS)) available on 2 cores)"
+        grep -E 'Latency|Req/Sec|requests in|Requests/sec|Transfer/sec|Non-2xx|Socket errors|^ +(50|75|90|99)%|lua:' | tee "$WORK/wrk.out"
+    local s1
+    s1=$(cpu_ticks "$SPID")
+    echo "  CPU seconds during the run: server $(awk -v a="$s0" -v b="$s1" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.2f", (b-a)/hz}') ($(awk -v a="$s0" -v b="$s1" -v hz="$(getconf CLK_TCK)" -v n="$(awk '/requests in/{print $1}' "$WORK/wrk.out")" 'BEGIN{printf "%.0f", n/((b-a)/hz)}') requests per server CPU-s), wrk $(awk '{printf "%.2f", $1+$2}' "$WORK/wrk.time") (of $((2 * SECS)) available on 2 cores)"
     echo "  server query-result cache during the run: hits $(( $(metric vecstore_cache_hits_total) - h0 )), misses $(( $(metric vecstore_cache_misses_total) - m0 ))"
     echo
+    echo "SUMMARY http $c $(awk '/Requests\/sec/{print $2}' "$WORK/wrk.out") $(awk '/requests in/{print $1}' "$WORK/wrk.out") $(awk -v a="$s0" -v b="$s1" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.2f", (b-a)/hz}')" >>"$WORK/summary.txt"
     if [ -n "${PERF_RUN:-}" ]; then wait "$PERF_PID" || true; PERF_RUN=""; fi
 }
 
@@ -180,7 +185,7 @@ run_wrk() { # connections bodies-file label
         "$WORK/engine_inproc" "$WORK/db" bench "$WORK/q_data10000.txt" 2 "$SECS" "$EF" 10 2>/dev/null >"$WORK/round_in.txt"
         i=$(sed -n 's/.* \([0-9]*\) queries\/s.*/\1/p' "$WORK/round_in.txt")
         icpu=$(sed -n 's/.* \([0-9]*\) queries per CPU-second.*/\1/p' "$WORK/round_in.txt")
-        scpu=$(sed -n 's/.*CPU seconds during the run: server \([0-9.]*\),.*/\1/p' "$WORK/round.txt")
+        scpu=$(sed -n 's/.*CPU seconds during the run: server \([0-9.]*\) .*/\1/p' "$WORK/round.txt")
         qn=$(awk '/requests in/{print $1}' "$WORK/round.txt")
         sq=$(awk -v n="$qn" -v c="$scpu" 'BEGIN{printf "%.0f", n/c}')
         echo "round $r: server c=8 $q queries/s (p99 $(grep -m1 '99%' "$WORK/round.txt" | awk '{print $2}'), $qn queries on $scpu server CPU-s = $sq per CPU-s; wrk $(awk '{printf "%.2f", $1+$2}' "$WORK/wrk.time") CPU-s) | in-process 2 threads $i queries/s ($icpu per CPU-s) | ratio $(awk -v a="$q" -v b="$i" 'BEGIN{printf "%.2f", a/b}'), per CPU-s $(awk -v a="$sq" -v b="$icpu" 'BEGIN{printf "%.2f", a/b}')"
@@ -195,17 +200,35 @@ run_wrk() { # connections bodies-file label
 } >"$OUT.tmp" 2>&1
 cat "$OUT.tmp"
 
+run_grpc() { # clients label
+    local s0 h0
+    stop_server
+    start_server
+    h0=$(metric vecstore_cache_hits_total)
+    s0=$(cpu_ticks "$SPID")
+    echo "## $2: /usr/bin/python3 tools/grpc_bench/grpc_bench.py --addr 127.0.0.1:$GRPC_PORT --n 0 --namespace bench --seconds $SECS --clients $1"
+    /usr/bin/time -o "$WORK/py.time" -f "%U %S" /usr/bin/python3 tools/grpc_bench/grpc_bench.py --addr 127.0.0.1:"$GRPC_PORT" \
+        --n 0 --namespace bench --seconds "$SECS" --clients "$1" 2>&1 | grep -v '^loaded' | tee "$WORK/py.out"
+    local scpu n
+    scpu=$(awk -v a="$s0" -v b="$(cpu_ticks "$SPID")" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.2f", (b-a)/hz}')
+    n=$(awk '{print $5}' "$WORK/py.out")
+    echo "  CPU seconds during the run: server $scpu ($(awk -v n="$n" -v c="$scpu" 'BEGIN{printf "%.0f", n/c}') calls per server CPU-s), client (python, all processes, incl. start-up) $(awk '{printf "%.2f", $1+$2}' "$WORK/py.time") (of $((2 * SECS)) available on 2 cores)"
+    echo "  server query-result cache hits during the run: $(( $(metric vecstore_cache_hits_total) - h0 ))"
+    echo "SUMMARY grpc $1 $(awk '{for(i=1;i<=NF;i++) if($i=="calls/s,") print $(i-1)}' "$WORK/py.out") $n $scpu" >>"$WORK/summary.txt"
+    echo
+}
+
+rm -f "$WORK/summary.txt"
 {
-    echo "# HTTP, random-uniform bodies (the kind of query grpc_bench.py sends), same server, same 100k"
-    for c in 1 8 64; do run_wrk "$c" "$WORK/q_rand10000.txt" "HTTP c=$c"; done
-    echo "# gRPC unary Query: python3 tools/grpc_bench/grpc_bench.py --addr 127.0.0.1:$GRPC_PORT --n 0 --namespace bench --seconds $SECS --clients C"
+    echo "# Paired runs: for each concurrency C, HTTP (wrk, random-uniform bodies) then gRPC (grpc_bench.py), each on a"
+    echo "# freshly restarted server (empty query cache); C=8 is repeated $GROUNDS times (medians at the end)."
     for c in 1 8 64; do
-        stop_server
-        start_server
-        h0=$(metric vecstore_cache_hits_total)
-        /usr/bin/python3 tools/grpc_bench/grpc_bench.py --addr 127.0.0.1:"$GRPC_PORT" --n 0 --namespace bench \
-            --seconds "$SECS" --clients "$c" 2>&1 | grep -v '^loaded'
-        echo "  server query-result cache hits during the run: $(( $(metric vecstore_cache_hits_total) - h0 ))"
+        rounds=1
+        [ "$c" = 8 ] && rounds=$GROUNDS
+        for r in $(seq "$rounds"); do
+            run_wrk "$c" "$WORK/q_rand10000.txt" "HTTP c=$c round $r"
+            run_grpc "$c" "gRPC c=$c round $r"
+        done
     done
 } >"$WORK/grpc_part.txt" 2>&1
 cat "$WORK/grpc_part.txt"
@@ -236,11 +259,16 @@ mv "$OUT.tmp" "$OUT"
     echo "comparison favours HTTP. Both send 128-d random-uniform [-1,1) vectors, limit 10, default"
     echo "ef_search ($EF), metadata included (the default of both), namespace bench."
     echo
-    cat "$WORK/grpc_part.txt"
+    grep -v '^SUMMARY' "$WORK/grpc_part.txt"
     echo "# in process, same random-uniform bodies, 2 threads:"
     grep '^random-uniform' "$WORK/inproc.txt" | sed 's/^random-uniform bodies: //'
     echo
-    echo "# at 8 concurrent: HTTP (wrk) $(awk '/^## HTTP c=8:/{f=1} f&&/Requests\/sec/{print $2; exit}' "$WORK/grpc_part.txt") req/s vs gRPC (grpc_bench.py) $(awk '/clients=8 /{for(i=1;i<=NF;i++) if($i=="calls/s,") print $(i-1)}' "$WORK/grpc_part.txt") calls/s"
+    med() { sort -g | awk '{a[NR]=$1} END{printf "%.0f", (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}'; }
+    echo "# at 8 concurrent, medians of the $GROUNDS paired rounds:"
+    echo "#   HTTP (wrk):            $(awk '$2=="http" && $3==8' "$WORK/summary.txt" | tail -n "$GROUNDS" | awk '{print $4}' | med) requests/s, $(awk '$2=="http" && $3==8' "$WORK/summary.txt" | tail -n "$GROUNDS" | awk '{print $5/$6}' | med) requests per server CPU-second"
+    echo "#   gRPC (grpc_bench.py):  $(awk '$2=="grpc" && $3==8' "$WORK/summary.txt" | awk '{print $4}' | med) calls/s,    $(awk '$2=="grpc" && $3==8' "$WORK/summary.txt" | awk '{print $5/$6}' | med) calls per server CPU-second"
+    echo "# (requests per server CPU-second compares the two front ends' server-side cost without the client's"
+    echo "# share of the cores; the wall-clock rate of gRPC is capped by the Python client's CPU.)"
 } >"$GOUT"
 cat "$GOUT" | tail -3
 
