@@ -13,16 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int g_checks;
+#include "vs_test.h"
 
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        g_checks++;                                                                                \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #c);                          \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
+#define CHECK(c) VS_REQUIRE(c)
 
 static uint64_t rng = 0x5eed1234abcdULL;
 static float frand(void)
@@ -109,6 +102,6 @@ int main(void)
     CHECK(vs_dot(x, y, 3) == 12.0f);
     CHECK(vs_l2sq(x, y, 3) == 9.0f + 49.0f + 9.0f);
     CHECK(vs_norm(y, 0) == 0.0f);
-    printf("test_distance: %d checks passed\n", g_checks);
+    printf("test_distance: %ld checks passed\n", (long)g_checks);
     return 0;
 }

@@ -18,16 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static long g_checks;
+#include "vs_test.h"
 
-#define ASSERT(c)                                                                                  \
-    do {                                                                                           \
-        g_checks++;                                                                                \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #c);                          \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
+#define ASSERT(c) VS_REQUIRE(c)
 
 /* JSON number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
 static bool is_json_number(const char *s)
@@ -294,6 +287,6 @@ int main(void)
 {
     test_fixed_values();
     test_random();
-    printf("test_fmt: %ld checks passed\n", g_checks);
+    printf("test_fmt: %ld checks passed\n", (long)g_checks);
     return 0;
 }

@@ -19,16 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static _Atomic int g_checks;
+#include "vs_test.h"
 
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        g_checks++;                                                                                \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #c);                          \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
+#define CHECK(c) VS_REQUIRE(c)
 #define CHECK_EQ(a, b)                                                                             \
     do {                                                                                           \
         g_checks++;                                                                                \
@@ -706,6 +699,6 @@ int main(void)
     test_deleted_and_filtered();
     test_concurrent();
     test_io();
-    printf("test_hnsw: %d checks passed\n", g_checks);
+    printf("test_hnsw: %ld checks passed\n", (long)g_checks);
     return 0;
 }

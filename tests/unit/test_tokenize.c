@@ -19,16 +19,9 @@
 #include <string.h>
 #include <wctype.h>
 
-static int g_checks;
+#include "vs_test.h"
 
-#define ASSERT(c)                                                                                  \
-    do {                                                                                           \
-        g_checks++;                                                                                \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #c);                          \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
+#define ASSERT(c) VS_REQUIRE(c)
 
 /* Tokens joined by '|'. */
 typedef struct joined {
@@ -313,6 +306,6 @@ int main(void)
     test_long_tokens();
     test_every_code_point();
     test_random_bytes();
-    printf("test_tokenize: %d checks passed\n", g_checks);
+    printf("test_tokenize: %ld checks passed\n", (long)g_checks);
     return 0;
 }

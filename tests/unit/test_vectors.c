@@ -14,16 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int g_checks;
+#include "vs_test.h"
 
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        g_checks++;                                                                                \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #c);                          \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
+#define CHECK(c) VS_REQUIRE(c)
 #define CHECK_EQ(a, b)                                                                             \
     do {                                                                                           \
         g_checks++;                                                                                \
@@ -180,6 +173,6 @@ int main(void)
     test_geometry();
     test_basic();
     test_concurrent();
-    printf("test_vectors: %d checks passed\n", g_checks);
+    printf("test_vectors: %ld checks passed\n", (long)g_checks);
     return 0;
 }
