@@ -324,6 +324,29 @@ static bool accept_filter_only(void *ctx, uint32_t slot)
     return !a->filter || flt_eval(a->filter, store_meta(a->store, slot));
 }
 
+/* The ef a filtered graph walk needs to find k matches with the recall of an unfiltered one: a
+ * walk at selectivity s meets about s of the nodes it scores, so it needs ef + k/s (measured in
+ * bench/results/filter_*.txt: recall >= 0.95 at every selectivity). s comes from the payload
+ * index's estimate, or, when it cannot bound the filter (NOT, !=, IS NULL), from evaluating the
+ * filter on up to 256 live records spread over the slots. Shared lock held. */
+static uint32_t filtered_ef(vs_coll_t *c, const flt_expr_t *filter, uint32_t k, uint32_t ef)
+{
+    vs_store *s = &c->store;
+    double n_live = (double)s->n_live, matches = (double)pidx_estimate(c->pidx, filter, s->n_live);
+    if (matches >= n_live && s->n_slots) {
+        uint32_t step = s->n_slots / 256 ? s->n_slots / 256 : 1, seen = 0, hit = 0;
+        for (uint32_t i = 0; i < s->n_slots && seen < 256; i += step) {
+            if (store_state(s, i) != REC_LIVE) continue;
+            seen++;
+            hit += flt_eval(filter, store_meta(s, i));
+        }
+        matches = seen ? n_live * (hit + 1.0) / (seen + 1.0) : n_live;
+    }
+    if (matches < 1) matches = 1;
+    double want = ef + ceil((double)k * n_live / matches);
+    return want > HNSW_MAX_EF_SEARCH ? HNSW_MAX_EF_SEARCH : (uint32_t)want;
+}
+
 /* The k nearest live records under the filter, by the planner in the file comment. Shared lock
  * held. */
 static uint32_t vector_candidates(vs_coll_t *c, const float *q, uint32_t k, uint32_t ef,
@@ -341,9 +364,10 @@ static uint32_t vector_candidates(vs_coll_t *c, const float *q, uint32_t k, uint
         return store_exact_search(s, q, k, NULL, 0, filter ? accept_filter_only : NULL, &a, out,
                                   visited);
     }
+    uint32_t ef0 = ef ? ef : c->settings.ef_search;
     if (filter) {
-        double budget = sqrt((double)(ef ? ef : c->settings.ef_search) * 2.0 * c->settings.m *
-                             (double)s->n_live);
+        /* measured crossover (bench/results/filter_*.txt): a quarter of sqrt(ef * 2M * n) */
+        double budget = sqrt((double)ef0 * 2.0 * c->settings.m * (double)s->n_live) / 4.0;
         size_t max = budget < 1024 ? 1024 : (size_t)budget;
         uint32_t *cand = NULL;
         size_t n_cand = 0;
@@ -359,6 +383,7 @@ static uint32_t vector_candidates(vs_coll_t *c, const float *q, uint32_t k, uint
     if (!hh) return 0;
     hnsw_search_stats hs = {0, 0};
     bool need_accept = filter || s->n_soft || s->n_pending;
+    if (filter) ef = filtered_ef(c, filter, k, ef0);
     uint32_t n = hnsw_search(c->graph, q, k, ef, need_accept ? accept_live : NULL, &a, hh, &hs);
     for (uint32_t i = 0; i < n; i++) out[i] = (store_hit){hh[i].slot, hh[i].dist};
     /* the graph orders equal distances arbitrarily: ties by id, as everywhere (insertion sort, k
