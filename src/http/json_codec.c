@@ -923,6 +923,18 @@ void jc_double(vs_buf *b, double d)
     }
     char t[48];
     int n = vs_fmt_double(t, d);
+    if (!memchr(t, '.', (size_t)n) && !memchr(t, 'e', (size_t)n) && n > 16) {
+        /* a whole number past 2^53 in plain digits ("150000000000000000000") reads back as an
+         * integer too big for JSON parsers (jansson included): write it with an exponent */
+        const char *dg = t[0] == '-' ? t + 1 : t;
+        int nd = n - (int)(dg - t), last = nd;
+        while (last > 1 && dg[last - 1] == '0') last--;
+        char e[64];
+        int m = snprintf(e, sizeof e, "%s%c%s%.*s" "e+%d", t[0] == '-' ? "-" : "", dg[0], last > 1 ? "." : "",
+                         last - 1, dg + 1, nd - 1);
+        vs_buf_append(b, e, (size_t)m);
+        return;
+    }
     vs_buf_append(b, t, (size_t)n);
 }
 
