@@ -250,9 +250,11 @@ uint32_t store_exact_search(const vs_store *s, const float *q, uint32_t k, const
     for (size_t i = 0; i < total; i++) {
         uint32_t slot = slots ? slots[i] : (uint32_t)i;
         if (store_state(s, slot) != REC_LIVE) continue;
-        if (accept && !accept(ctx, slot)) continue;
         seen++;
         store_hit h = {slot, store_distance(s, q, qi, slot)};
+        /* the distance is cheaper than the filter: ask accept only of hits that would be kept */
+        if (n == k && !worse(out[0], h)) continue;
+        if (accept && !accept(ctx, slot)) continue;
         if (n < k) {
             out[n] = h;
             sift_up(out, n++);
