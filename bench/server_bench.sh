@@ -25,6 +25,7 @@
 #     2-thread run, back to back, so each ratio compares runs under the same background load.
 # Environment: SECS (10), ROUNDS (3), GROUNDS (3), EF (64 = the default ef_search), WORK (/tmp/vecstore-server-bench),
 # KEEP_DB=1 (reuse $WORK/db from an earlier run), HTTP_PORT (18481), GRPC_PORT (18482), PERF=1 (perf record the server during the 8-connection run).
+# `bench/server_bench.sh profile` re-renders server_profile.txt from $WORK/perf.data.
 # A benchmark, not a test: nothing fails on timings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +41,41 @@ URL=http://127.0.0.1:$HTTP_PORT
 OUT=bench/results/server_query.txt
 GOUT=bench/results/grpc_vs_http.txt
 mkdir -p "$WORK" bench/results
+# Renders bench/results/server_profile.txt from $WORK/perf.data (the A c=8 run of a PERF=1 run).
+# `bench/server_bench.sh profile` only re-renders it from an existing perf.data.
+render_profile() {
+    local pr="perf report -i $WORK/perf.data --no-children -g none --stdio"
+    {
+        echo "command: PERF=1 bench/server_bench.sh; perf record -F 999 -g -p <server pid> during the A c=8 wrk run"
+        echo "(10,000 distinct dataset queries, all cache misses); views below: $pr --sort ... (self time)"
+        echo "server: build/vecstore-server of $(stat -c %y "$WORK/vecstore-server" | cut -d. -f1), perf.data of $(stat -c %y "$WORK/perf.data" | cut -d. -f1)"
+        echo "machine: nproc=$(nproc), CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+        echo
+        echo "# --sort dso,symbol --percent-limit 0.7"
+        $pr --sort dso,symbol --percent-limit 0.7 2>/dev/null | grep -v '^#' | grep '%' | head -60
+        echo
+        echo "# --sort comm (threads: http-worker = the query pool, MHD-single = libmicrohttpd's event thread)"
+        $pr --sort comm 2>/dev/null | grep '%' | head -20
+        echo
+        echo "# --sort comm,dso"
+        $pr --sort comm,dso --percent-limit 0.05 2>/dev/null | grep '%' | head -20
+        echo
+        echo "# --comm MHD-single --sort sym --percent-limit 0.2"
+        $pr --comm MHD-single --sort sym --percent-limit 0.2 2>/dev/null | grep '%' | head -20
+        echo
+        echo "# --comm http-worker --sort dso,sym --percent-limit 0.3"
+        $pr --comm http-worker --sort dso,sym --percent-limit 0.3 2>/dev/null | grep '%' | head -30
+        echo
+        echo "# kernel call chains of the http-worker samples: perf report -i perf.data --no-children -g caller,0.5 --comm http-worker --dso '[kernel.kallsyms]' --stdio"
+        perf report -i "$WORK/perf.data" --no-children -g caller,0.5 --comm http-worker --dso '[kernel.kallsyms]' --stdio 2>/dev/null |
+            grep -v '^#' | grep -v '^$' | head -40
+    } >bench/results/server_profile.txt
+}
+if [ "${1:-}" = profile ]; then
+    render_profile
+    exit 0
+fi
+
 # a private copy of the server, so a concurrent `make build` cannot swap it mid-run
 cp build/vecstore-server "$WORK/vecstore-server"
 gcc -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Iinclude -Isrc bench/engine_inproc.c build/libvsengine.a \
@@ -286,16 +322,4 @@ mv "$OUT.tmp" "$OUT"
 } >"$GOUT"
 cat "$GOUT" | tail -3
 
-if [ "${PERF:-0}" = 1 ] && [ -f "$WORK/perf.data" ]; then
-    {
-        echo "command: PERF=1 bench/server_bench.sh; perf record -F 999 -g -p <server pid> during the A c=8 wrk run;"
-        echo "perf report --no-children --sort dso,symbol --percent-limit 0.7 (self time)"
-        echo "server: build/vecstore-server of $(stat -c %y build/vecstore-server | cut -d. -f1) (copied to \$WORK before the run)"
-    echo "machine: nproc=$(nproc), CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
-        echo
-        perf report -i "$WORK/perf.data" --no-children -g none --sort dso,symbol --percent-limit 0.7 --stdio 2>/dev/null | grep -v '^$' | grep -v '^#' | grep '%' | head -60
-        echo
-        echo "# by thread (comm):"
-        perf report -i "$WORK/perf.data" --no-children -g none --sort comm --stdio 2>/dev/null | grep '%' | head -20
-    } >bench/results/server_profile.txt
-fi
+if [ "${PERF:-0}" = 1 ] && [ -f "$WORK/perf.data" ]; then render_profile; fi
