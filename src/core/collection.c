@@ -45,6 +45,9 @@
 struct vs_coll {
     coll_settings settings;
     pthread_rwlock_t lock; /* guards store, pidx, txt and the graph pointer (see header) */
+    _Atomic int linking;   /* writes between coll_upsert_begin and _finish */
+    pthread_mutex_t idle_mu; /* with idle_cv: coll_wait_idle sleeps until linking is 0 */
+    pthread_cond_t idle_cv;
     vs_store store;
     hnsw_graph_t *graph; /* NULL until the dimension is fixed */
     pidx_t *pidx;        /* LIVE, SOFT and PENDING slots */
@@ -83,6 +86,8 @@ vs_coll_t *coll_create(const coll_settings *s)
     pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     pthread_rwlock_init(&c->lock, &a);
     pthread_rwlockattr_destroy(&a);
+    pthread_mutex_init(&c->idle_mu, NULL);
+    pthread_cond_init(&c->idle_cv, NULL);
     store_init(&c->store, 0, s->metric);
     c->pidx = pidx_create();
     c->txt = txt_create();
@@ -101,6 +106,8 @@ void coll_destroy(vs_coll_t *c)
     if (c->pidx) pidx_destroy(c->pidx);
     if (c->txt) txt_destroy(c->txt);
     pthread_rwlock_destroy(&c->lock);
+    pthread_mutex_destroy(&c->idle_mu);
+    pthread_cond_destroy(&c->idle_cv);
     vs_free(c);
 }
 
@@ -133,19 +140,40 @@ static vs_err ensure_dim(vs_coll_t *c, uint32_t dim, vs_status *st)
     return VS_OK;
 }
 
-/* Drops a slot from the indexes and turns it DEAD. Exclusive lock held. */
-static void kill_slot(vs_coll_t *c, uint32_t slot)
+/* Drops one slot from the indexes and turns it DEAD. Exclusive lock held. */
+static void kill_one(vs_coll_t *c, uint32_t slot)
 {
     uint8_t s = store_state(&c->store, slot);
     if (s == REC_DEAD || s == REC_FREE) return;
     pidx_remove(c->pidx, slot, store_meta(&c->store, slot));
     if (s == REC_LIVE) txt_remove(c->txt, slot);
-    hnsw_mark_deleted(c->graph, slot);
+    if (c->graph) hnsw_mark_deleted(c->graph, slot);
     store_set_state(&c->store, slot, REC_DEAD);
 }
 
-vs_err coll_upsert(vs_coll_t *c, const coll_rec *recs, size_t n, uint32_t dim, vs_status *st)
+/* Retires every older version that `slot` replaces (a chain when writes of one id overlap). */
+static void retire_chain(vs_coll_t *c, uint32_t slot)
 {
+    /* a DEAD version's older ones were retired with it, so the walk stops at the first one */
+    for (uint32_t y = c->store.replaces[slot]; y != UINT32_MAX && store_state(&c->store, y) != REC_DEAD;
+         y = c->store.replaces[y])
+        kill_one(c, y);
+}
+
+/* Kills a record: the slot and every older version it replaces. */
+static void kill_slot(vs_coll_t *c, uint32_t slot)
+{
+    retire_chain(c, slot);
+    kill_one(c, slot);
+}
+
+/* Phase 1 of a write (the caller's apply ticket held): every record takes a PENDING slot, its id
+ * is mapped to it, and the slot it replaces is remembered in `replaces` so publishing (or a delete)
+ * retires the whole chain of versions. */
+vs_err coll_upsert_begin(vs_coll_t *c, const coll_rec *recs, size_t n, uint32_t dim,
+                         coll_pending *out, vs_status *st)
+{
+    memset(out, 0, sizeof *out);
     if (!n) return VS_OK;
     if (coll_dim(c) && dim != coll_dim(c))
         return vs_status_set(st, VS_ERR_INVALID_ARGUMENT, "Dimension mismatch: expected %u, got %u",
@@ -155,7 +183,6 @@ vs_err coll_upsert(vs_coll_t *c, const coll_rec *recs, size_t n, uint32_t dim, v
     uint32_t *old = slots + n; /* UINT32_MAX = nothing replaced */
     vs_err rc = VS_OK;
     size_t added = 0;
-
     wrlock(c);
     rc = ensure_dim(c, dim, st);
     for (size_t i = 0; rc == VS_OK && i < n; i++) {
@@ -165,45 +192,81 @@ vs_err coll_upsert(vs_coll_t *c, const coll_rec *recs, size_t n, uint32_t dim, v
                        recs[i].meta_len, &slots[i], st);
         if (rc != VS_OK) break;
         added++;
+        c->store.replaces[slots[i]] = old[i];
         rc = store_map(&c->store, slots[i], st);
         if (rc == VS_OK) rc = pidx_add(c->pidx, slots[i], store_meta(&c->store, slots[i]), st);
-        /* a repeated id inside the batch: the earlier copy is superseded before it was ever live */
-        for (size_t j = 0; rc == VS_OK && j < i; j++)
-            if (old[i] == slots[j]) {
-                old[i] = old[j];
-                old[j] = UINT32_MAX;
-                kill_slot(c, slots[j]);
-            }
     }
-    unlock(c);
-
-    rdlock(c);
-    for (size_t i = 0; i < added && rc == VS_OK; i++) {
-        if (store_state(&c->store, slots[i]) != REC_PENDING) continue;
-        rc = hnsw_insert(c->graph, slots[i], st);
-    }
-    unlock(c);
-
-    wrlock(c);
-    for (size_t i = 0; i < added; i++) {
-        if (store_state(&c->store, slots[i]) != REC_PENDING) continue;
-        if (rc != VS_OK) {
-            kill_slot(c, slots[i]);
-            continue;
-        }
-        if (old[i] != UINT32_MAX) kill_slot(c, old[i]);
-        store_set_state(&c->store, slots[i], REC_LIVE);
-        vs_status tst;
-        if (txt_add(c->txt, slots[i], store_meta(&c->store, slots[i]), &tst) != VS_OK)
-            vs_log_warn("text index: %s", tst.msg);
-    }
-    /* on failure the replaced records stay as they were: restore their id mapping */
-    if (rc != VS_OK)
-        for (size_t i = 0; i < added; i++)
+    if (rc != VS_OK) { /* nothing of the batch becomes visible; the old versions keep their ids */
+        for (size_t i = added; i-- > 0;) {
+            kill_one(c, slots[i]);
             if (old[i] != UINT32_MAX && store_state(&c->store, old[i]) != REC_DEAD)
                 store_map(&c->store, old[i], NULL);
+        }
+        unlock(c);
+        vs_free(slots);
+        return rc;
+    }
+    atomic_fetch_add(&c->linking, 1);
     unlock(c);
-    vs_free(slots);
+    out->slots = slots;
+    out->n = added;
+    return VS_OK;
+}
+
+/* Phases 2 and 3, without the ticket, so writers link graph nodes concurrently: link each new
+ * node (shared lock; the graph has node locks), then publish under the exclusive lock: PENDING ->
+ * LIVE and every older version of the id -> DEAD. */
+vs_err coll_upsert_finish(vs_coll_t *c, coll_pending *p, vs_status *st)
+{
+    vs_err rc = VS_OK;
+    if (!p->n) return VS_OK;
+    rdlock(c);
+    for (size_t i = 0; i < p->n && rc == VS_OK; i++) {
+        if (store_state(&c->store, p->slots[i]) != REC_PENDING) continue;
+        rc = hnsw_insert(c->graph, p->slots[i], st);
+    }
+    unlock(c);
+    wrlock(c);
+    for (size_t i = 0; i < p->n; i++) {
+        uint32_t slot = p->slots[i];
+        if (rc != VS_OK) {
+            if (store_state(&c->store, slot) == REC_PENDING) {
+                uint32_t prev = c->store.replaces[slot];
+                kill_one(c, slot);
+                if (prev != UINT32_MAX && store_state(&c->store, prev) != REC_DEAD)
+                    store_map(&c->store, prev, NULL);
+            }
+            continue;
+        }
+        retire_chain(c, slot);
+        if (store_state(&c->store, slot) != REC_PENDING) continue; /* deleted or superseded meanwhile */
+        store_set_state(&c->store, slot, REC_LIVE);
+        vs_status tst;
+        if (txt_add(c->txt, slot, store_meta(&c->store, slot), &tst) != VS_OK)
+            vs_log_warn("text index: %s", tst.msg);
+    }
+    unlock(c);
+    vs_free(p->slots);
+    p->slots = NULL;
+    p->n = 0;
+    pthread_mutex_lock(&c->idle_mu);
+    if (atomic_fetch_sub(&c->linking, 1) == 1) pthread_cond_broadcast(&c->idle_cv);
+    pthread_mutex_unlock(&c->idle_mu);
+    return rc;
+}
+
+void coll_wait_idle(vs_coll_t *c)
+{
+    pthread_mutex_lock(&c->idle_mu);
+    while (atomic_load(&c->linking) > 0) pthread_cond_wait(&c->idle_cv, &c->idle_mu);
+    pthread_mutex_unlock(&c->idle_mu);
+}
+
+vs_err coll_upsert(vs_coll_t *c, const coll_rec *recs, size_t n, uint32_t dim, vs_status *st)
+{
+    coll_pending p;
+    vs_err rc = coll_upsert_begin(c, recs, n, dim, &p, st);
+    if (rc == VS_OK) rc = coll_upsert_finish(c, &p, st);
     return rc;
 }
 
@@ -621,6 +684,7 @@ vs_err coll_compact(vs_coll_t *c, uint64_t *removed, vs_status *st)
 {
     /* Writers are held out by the caller, so the old store is stable: build beside it while
      * queries run, then swap under the exclusive lock. */
+    coll_wait_idle(c);
     vs_store *s = &c->store;
     *removed = s->n_soft + s->n_dead;
     if (!*removed) return VS_OK;

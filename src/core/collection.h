@@ -86,6 +86,18 @@ uint32_t coll_dim(const vs_coll_t *c);
 /* Writers (serialised by the caller). A batch is applied as a unit: every record is visible from
  * the same instant (publish under one exclusive section). */
 vs_err coll_upsert(vs_coll_t *c, const coll_rec *recs, size_t n, uint32_t dim, vs_status *st);
+/* coll_upsert in two steps: begin under the caller's writer order (slots taken, ids mapped), finish
+ * without it (graph linking runs concurrently with other writers, then the records are published).
+ * Every begin must be followed by a finish. coll_wait_idle returns when no write is between them
+ * (snapshots and compaction call it with new writes held out). */
+typedef struct coll_pending {
+    uint32_t *slots;
+    size_t n;
+} coll_pending;
+vs_err coll_upsert_begin(vs_coll_t *c, const coll_rec *recs, size_t n, uint32_t dim,
+                         coll_pending *out, vs_status *st);
+vs_err coll_upsert_finish(vs_coll_t *c, coll_pending *p, vs_status *st);
+void coll_wait_idle(vs_coll_t *c);
 vs_err coll_delete(vs_coll_t *c, const char *id, size_t id_len, vs_status *st);
 vs_err coll_soft_delete(vs_coll_t *c, const char *id, size_t id_len, vs_status *st);
 vs_err coll_restore(vs_coll_t *c, const char *id, size_t id_len, vs_status *st);

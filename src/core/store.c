@@ -36,6 +36,7 @@ void store_free(vs_store *s)
     }
     vs_free(s->recs);
     vs_free((void *)s->state);
+    vs_free(s->replaces);
     vs_hmap_free(&s->ids);
     if (s->vecs) vecs_destroy(s->vecs);
     memset(s, 0, sizeof *s);
@@ -59,6 +60,10 @@ static bool grow(vs_store *s)
     _Atomic uint8_t *st = vs_realloc((void *)s->state, cap);
     if (!st) return false;
     s->state = st;
+    uint32_t *rp = vs_realloc(s->replaces, (size_t)cap * sizeof *rp);
+    if (!rp) return false;
+    s->replaces = rp;
+    for (uint32_t i = s->cap; i < cap; i++) rp[i] = UINT32_MAX;
     memset(s->recs + s->cap, 0, (size_t)(cap - s->cap) * sizeof *r);
     for (uint32_t i = s->cap; i < cap; i++) atomic_init(&s->state[i], REC_FREE);
     s->cap = cap;

@@ -50,6 +50,7 @@ typedef struct vs_store {
     vs_vectors_t *vecs; /* NULL until dim is fixed */
     store_rec *recs;
     _Atomic uint8_t *state;
+    uint32_t *replaces; /* per slot: the older version of its id it replaces (UINT32_MAX none) */
     uint32_t n_slots; /* slots handed out */
     uint32_t cap;
     vs_hmap ids; /* id -> current slot (PENDING, LIVE or SOFT) */

@@ -176,7 +176,7 @@ static vs_err parse_id(const uint8_t *p, size_t len, const char **id, size_t *id
     return VS_OK;
 }
 
-static vs_err apply_upsert(vs_ns_t *ns, const uint8_t *p, size_t len, vs_status *st)
+static vs_err apply_upsert(vs_ns_t *ns, const uint8_t *p, size_t len, coll_pending *pend, vs_status *st)
 {
     if (len < 8) return vs_status_set(st, VS_ERR_CORRUPT, "write-ahead log: short upsert record");
     uint32_t dim = vs_load_u32(p), n = vs_load_u32(p + 4);
@@ -210,20 +210,23 @@ static vs_err apply_upsert(vs_ns_t *ns, const uint8_t *p, size_t len, vs_status 
     }
     if (rc == VS_OK && off != len)
         rc = vs_status_set(st, VS_ERR_CORRUPT, "write-ahead log: trailing bytes in upsert record");
-    if (rc == VS_OK) rc = coll_upsert(ns->coll, recs, n, dim, st);
+    if (rc == VS_OK && pend)
+        rc = coll_upsert_begin(ns->coll, recs, n, dim, pend, st); /* the store copies the vectors */
+    else if (rc == VS_OK)
+        rc = coll_upsert(ns->coll, recs, n, dim, st);
     vs_free(recs), vs_free(vecs);
     return rc;
 }
 
 static vs_err apply(vs_ns_t *ns, uint8_t type, const uint8_t *p, size_t len, uint64_t *removed,
-                    vs_status *st)
+                    coll_pending *pend, vs_status *st)
 {
     const char *id = NULL;
     size_t il = 0;
     vs_err rc;
     switch (type) {
     case WAL_UPSERT:
-        return apply_upsert(ns, p, len, st);
+        return apply_upsert(ns, p, len, pend, st);
     case WAL_DELETE:
     case WAL_SOFT_DELETE:
     case WAL_RESTORE:
@@ -249,7 +252,7 @@ static vs_err replay_one(void *ctx, uint64_t seq, uint8_t type, const uint8_t *p
     vs_ns_t *ns = ctx;
     vs_status ast;
     vs_status_clear(&ast);
-    vs_err rc = apply(ns, type, p, len, NULL, &ast);
+    vs_err rc = apply(ns, type, p, len, NULL, NULL, &ast);
     ns->applied_seq = seq;
     /* a record that failed when it was first applied (unknown id) fails the same way now */
     if (rc == VS_ERR_NOT_FOUND) return VS_OK;
@@ -271,11 +274,14 @@ static vs_err ns_write(vs_ns_t *ns, uint8_t type, const void *payload, size_t le
     rc = wal_sync(ns->wal, seq, st);
     pthread_mutex_lock(&ns->apply_mu);
     while (ns->applied_seq + 1 != seq) pthread_cond_wait(&ns->apply_cv, &ns->apply_mu);
-    if (rc == VS_OK) rc = apply(ns, type, payload, len, removed, st);
+    coll_pending pend = {NULL, 0};
+    if (rc == VS_OK) rc = apply(ns, type, payload, len, removed, type == WAL_UPSERT ? &pend : NULL, st);
     ns->applied_seq = seq;
-    atomic_fetch_add(&ns->generation, 1);
     pthread_cond_broadcast(&ns->apply_cv);
     pthread_mutex_unlock(&ns->apply_mu);
+    /* graph linking and publishing run outside the ticket, concurrently with the next writers */
+    if (rc == VS_OK && pend.n) rc = coll_upsert_finish(ns->coll, &pend, st);
+    atomic_fetch_add(&ns->generation, 1);
     if (rc == VS_OK && wal_size_bytes(ns->wal) > SNAPSHOT_LOG_BYTES) {
         vs_status sst;
         if (ns_snapshot(ns, &sst) != VS_OK)
@@ -370,6 +376,7 @@ vs_err ns_snapshot(vs_ns_t *ns, vs_status *st)
     while (ns->applied_seq < wal_last_seq(ns->wal)) pthread_cond_wait(&ns->apply_cv, &ns->apply_mu);
     uint64_t seq = ns->applied_seq;
     pthread_mutex_unlock(&ns->apply_mu);
+    coll_wait_idle(ns->coll); /* and the ones still linking their graph nodes */
     vs_err rc = VS_OK;
     if (seq == ns->snapshot_seq && ns->has_snapshot) goto out;
     char path[sizeof ns->dir + 32];
