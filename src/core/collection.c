@@ -468,20 +468,13 @@ typedef struct fused {
     float v, t, score; /* normalised vector and text scores, final score */
 } fused;
 
-static const vs_store *sort_store; /* qsort context; set under the shared lock, see fuse() */
-
-static int fused_cmp(const void *x, const void *y)
+/* Best score first, ties by id (store_hit_cmp's rule; qsort_r context = the store). */
+static int fused_cmp(const void *x, const void *y, void *store)
 {
     const fused *a = x, *b = y;
     if (a->score != b->score) return a->score > b->score ? -1 : 1;
-    const store_rec *ra = &sort_store->recs[a->slot], *rb = &sort_store->recs[b->slot];
-    size_t n = ra->id_len < rb->id_len ? ra->id_len : rb->id_len;
-    int d = memcmp(ra->id, rb->id, n);
-    if (d) return d;
-    return ra->id_len < rb->id_len ? -1 : ra->id_len > rb->id_len;
+    return store_hit_cmp(store, (store_hit){a->slot, 0}, (store_hit){b->slot, 0});
 }
-
-static pthread_mutex_t sort_mu = PTHREAD_MUTEX_INITIALIZER; /* guards sort_store */
 
 static void minmax(float *x, size_t n)
 {
@@ -531,10 +524,7 @@ static fused *hybrid(vs_coll_t *c, const coll_query *q, uint32_t *n_out, const c
     }
     for (uint32_t i = 0; i < n; i++)
         f[i].score = (float)(q->alpha * f[i].v + (1.0 - q->alpha) * f[i].t);
-    pthread_mutex_lock(&sort_mu);
-    sort_store = s;
-    qsort(f, n, sizeof *f, fused_cmp);
-    pthread_mutex_unlock(&sort_mu);
+    qsort_r(f, n, sizeof *f, fused_cmp, s);
     vs_free(vh), vs_free(th), vs_free(vs), vs_free(ts);
     *n_out = n < q->k ? n : q->k;
     return f;
